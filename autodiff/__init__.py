@@ -1,0 +1,32 @@
+"""autodiff: a scalar reverse-mode automatic differentiation engine.
+
+from autodiff import Value
+x = Value(2.0, label="x")
+y = (x * x + x.sin()).tanh()
+y.backward()
+x.grad  # dy/dx
+"""
+
+from autodiff.engine import backward, gradients, topological_order, zero_grad
+from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
+from autodiff.modes import detect_anomaly, enable_grad, no_grad
+from autodiff.rules import Rule
+from autodiff.value import Value, apply
+
+__all__ = [
+    "GradcheckError",
+    "Rule",
+    "Value",
+    "apply",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "gradcheck",
+    "gradients",
+    "no_grad",
+    "numeric_gradient",
+    "topological_order",
+    "zero_grad",
+]
+
+__version__ = "0.1.0"

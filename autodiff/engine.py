@@ -1,0 +1,168 @@
+"""Graph traversal and the backward pass. No op is named here: every local
+derivative comes from the op's Rule (see ``autodiff.rules``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from typing import Any
+
+from autodiff.modes import enable_grad, state
+from autodiff.value import Value, _to_float
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every Value that ``root`` depends on, inputs before the ops that use them.
+
+    Iterative depth-first search, so a chain of a million ops needs no recursion.
+    ``root`` is last.
+    """
+    order: list[Value] = []
+    seen = {root}
+    stack = [(root, iter(root._prev))]
+    while stack:
+        node, inputs = stack[-1]
+        for child in inputs:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(child._prev)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def zero_grad(values: Iterable[Value]) -> None:
+    """Set ``.grad`` of each Value to 0.0 (e.g. parameters before a new step)."""
+    for v in values:
+        v.grad = 0.0
+
+
+def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> None:
+    """Chain rule, output to inputs: fill ``.grad`` of every Value ``root`` depends on.
+
+    For each op, in reverse topological order, each input receives
+    ``local derivative * grad of the op's output`` (summed over every use).
+    Leaves accumulate across calls; intermediate Values are recomputed each call.
+    """
+    seed = _seed(gradient)
+    if create_graph:
+        _store_graph_gradients(root, seed)
+        return
+    order = topological_order(root)
+    for node in order:
+        if node._rule is not None:
+            node.grad = 0.0
+    if root._rule is None:
+        root.grad += seed
+        return
+    root.grad = seed
+    checking = state.anomaly
+    # The fast first-order path: derivatives evaluated on floats, stored in .grad.
+    for node in reversed(order):
+        rule = node._rule
+        if rule is None:
+            continue
+        g = node.grad
+        inputs = node._prev
+        if len(inputs) == 2:
+            a, b = inputs
+            da, db = rule.derivatives(a.data, b.data, node.data)
+            a.grad += da * g
+            b.grad += db * g
+        elif len(inputs) == 1:
+            x = inputs[0]
+            (dx,) = rule.derivatives(x.data, node.data)
+            x.grad += dx * g
+        else:
+            local = _checked(rule, rule.derivatives(*[v.data for v in inputs], node.data), inputs)
+            for v, d in zip(inputs, local, strict=True):
+                v.grad += d * g
+        if checking:
+            _check_gradients(node, [v.grad for v in inputs], g)
+
+
+def gradients(
+    root: Value,
+    wrt: Sequence[Value],
+    gradient: float | Value = 1.0,
+    create_graph: bool = False,
+) -> list[Any]:
+    """d(root)/d(w) for each w in ``wrt``, leaving every ``.grad`` untouched.
+
+    With ``create_graph=True`` each gradient is a Value whose own graph leads back
+    to the inputs, so it can be differentiated again (second derivatives). A ``w``
+    that ``root`` does not depend on gets 0.0.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"gradients() expected a Value as root, got {type(root).__name__}")
+    grads = _propagate(
+        root, gradient if isinstance(gradient, Value) else _seed(gradient), create_graph
+    )
+    return [grads.get(w, 0.0) for w in wrt]
+
+
+def _checked(rule: Any, local: Any, inputs: tuple[Value, ...]) -> Any:
+    if not isinstance(local, (tuple, list)) or len(local) != len(inputs):
+        raise TypeError(
+            f"derivatives of op '{rule.name}' must return a tuple of "
+            f"{len(inputs)} value(s), one per input; got {local!r}"
+        )
+    return local
+
+
+def _seed(gradient: object) -> float:
+    return _to_float(gradient, "backward() gradient")
+
+
+def _propagate(root: Value, seed: float | Value, create_graph: bool) -> dict[Value, Any]:
+    """The general backward pass: a dict of gradients, as floats or as Values."""
+    order = topological_order(root)
+    if create_graph and not isinstance(seed, Value):
+        seed = Value(seed)
+    grads: dict[Value, Any] = {root: seed}
+    checking = state.anomaly
+    with enable_grad() if create_graph else nullcontext():
+        for node in reversed(order):
+            rule = node._rule
+            g = grads.get(node)
+            if rule is None or g is None:
+                continue
+            inputs = node._prev
+            if create_graph:
+                local = rule.derivatives(*inputs, node)
+            else:
+                local = rule.derivatives(*[v.data for v in inputs], node.data)
+            for v, d in zip(inputs, _checked(rule, local, inputs), strict=True):
+                # multiplying by a constant 1 would only add a node to the gradient's graph
+                share = g if (d == 1.0 and type(d) is float) else d * g
+                grads[v] = grads[v] + share if v in grads else share
+            if checking:
+                _check_gradients(node, [grads[v] for v in inputs], g)
+    return grads
+
+
+def _store_graph_gradients(root: Value, seed: float) -> None:
+    grads = _propagate(root, seed, create_graph=True)
+    for node, g in grads.items():
+        if node._rule is not None or (type(node.grad) is float and node.grad == 0.0):
+            node.grad = g
+        else:
+            node.grad = node.grad + g  # leaves accumulate
+
+
+def _check_gradients(node: Value, grads: list[Any], upstream: Any) -> None:
+    for i, g in enumerate(grads):
+        g = g.data if isinstance(g, Value) else g
+        if not math.isfinite(g):
+            args = ", ".join(repr(v.data) for v in node._prev)
+            raise FloatingPointError(
+                f"backward of op '{node._op}' produced gradient {g} for its input #{i} "
+                f"(inputs ({args}), output {node.data}, output grad {_plain(upstream)})"
+            )
+
+
+def _plain(g: Any) -> float:
+    return g.data if isinstance(g, Value) else g

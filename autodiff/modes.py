@@ -1,0 +1,65 @@
+"""Switches that change how operations are recorded: no_grad and detect_anomaly.
+
+Both are plain process-wide flags read by every operation (cheaper than a
+thread-local lookup on the hot path); like the rest of the engine they are not
+meant to be flipped from several threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class _State:
+    """The flags every operation reads."""
+
+    __slots__ = ("recording", "anomaly")
+
+    def __init__(self) -> None:
+        self.recording = True  # record each op's inputs so backward can reach them
+        self.anomaly = False  # raise at the first op that makes nan or inf
+
+
+state = _State()
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block operations record no inputs: results are leaves.
+
+    Use it for parameter updates and evaluation, where no gradient is wanted and
+    recording the graph would only cost time and memory.
+    """
+    before = state.recording
+    state.recording = False
+    try:
+        yield
+    finally:
+        state.recording = before
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record operations again, even inside a no_grad block."""
+    before = state.recording
+    state.recording = True
+    try:
+        yield
+    finally:
+        state.recording = before
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise FloatingPointError at the first op whose output or gradient is nan or inf.
+
+    The error names the op and its input values, so a nan deep in training can be
+    traced to the operation that produced it (forward or backward).
+    """
+    before = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = before

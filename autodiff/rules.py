@@ -1,0 +1,185 @@
+"""The rule table: every operation's forward rule and its local derivatives.
+
+Read it like a calculus sheet. Each entry is
+
+    NAME = Rule(symbol, forward, derivatives)
+
+where ``forward(*inputs)`` computes the output from input floats and
+``derivatives(*inputs, out)`` returns d(out)/d(input) for each input, given the
+inputs and the output already computed. The derivative expressions use only
+``+ - *`` and the small vocabulary defined below (``div``, ``power``, ``log`` ...),
+which works on floats *and* on Values. On floats they give the fast first-order
+backward pass; on Values they build a graph of the gradient itself, which is how
+second and higher derivatives are taken (``create_graph=True``).
+
+The engine (``autodiff.engine``) reads this table and never names an op.
+To add an op: one ``Rule`` here (or in your own code, see ``Rule``), one method on
+``Value`` if it should be one, and one test.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from autodiff import floats
+
+if TYPE_CHECKING:
+    from autodiff.value import Value
+
+Number = (int, float)
+
+
+class Rule:
+    """One operation: its name, forward rule and local derivatives.
+
+    Calling a Rule applies it to Values or numbers and records the result in the
+    graph, so a Rule is also the public way to define a custom op::
+
+        cube = Rule("cube", lambda x: x ** 3, lambda x, out: (3 * x * x,))
+        y = cube(Value(2.0))          # y.data == 8.0, dy/dx == 12.0
+
+    ``forward`` takes the input floats and returns a float. ``derivatives`` takes
+    the inputs and the output and returns one local derivative per input. Write it
+    with ``+ - *`` and this module's ``div, power, exp, log, sqrt, sin, cos, tanh,
+    sigmoid`` if it should also work for higher-order derivatives.
+    """
+
+    __slots__ = ("name", "forward", "derivatives", "arity")
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., float],
+        derivatives: Callable[..., tuple[Any, ...]],
+        arity: int | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Rule name must be a non-empty str, got {name!r}")
+        if not callable(forward) or not callable(derivatives):
+            raise TypeError(f"Rule {name!r}: forward and derivatives must be callables")
+        if arity is None:
+            arity = _count_parameters(forward, name)
+        self.name = name
+        self.forward = forward
+        self.derivatives = derivatives
+        self.arity = arity
+
+    def __call__(self, *inputs: Value | float) -> Value:
+        from autodiff.value import apply  # value.py imports this module
+
+        return apply(self, *inputs)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.name!r}, arity={self.arity})"
+
+
+def _count_parameters(forward: Callable[..., float], name: str) -> int:
+    try:
+        params = inspect.signature(forward).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        raise TypeError(f"Rule {name!r}: cannot read forward's arity; pass arity=") from None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise TypeError(f"Rule {name!r}: forward takes *args; pass arity=")
+    return len(params)
+
+
+# The vocabulary derivatives are written in: each works on floats (never raising,
+# see autodiff.floats) and on Values (recording graph nodes).
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, Number)
+
+
+def _data(x: Any) -> float:
+    return x if _is_number(x) else x.data
+
+
+def div(a: Any, b: Any) -> Any:
+    """a / b."""
+    return floats.div(a, b) if _is_number(a) and _is_number(b) else a / b
+
+
+def power(a: Any, b: Any) -> Any:
+    """a ** b."""
+    return floats.power(a, b) if _is_number(a) and _is_number(b) else a**b
+
+
+def exp(x: Any) -> Any:
+    """e ** x."""
+    return floats.exp(x) if _is_number(x) else x.exp()
+
+
+def log(x: Any) -> Any:
+    """Natural logarithm."""
+    return floats.log(x) if _is_number(x) else x.log()
+
+
+def sqrt(x: Any) -> Any:
+    """Square root."""
+    return floats.sqrt(x) if _is_number(x) else x.sqrt()
+
+
+def sin(x: Any) -> Any:
+    """Sine."""
+    return floats.sin(x) if _is_number(x) else x.sin()
+
+
+def cos(x: Any) -> Any:
+    """Cosine."""
+    return floats.cos(x) if _is_number(x) else x.cos()
+
+
+def tanh(x: Any) -> Any:
+    """Hyperbolic tangent."""
+    return math.tanh(x) if _is_number(x) else x.tanh()
+
+
+def sigmoid(x: Any) -> Any:
+    """Logistic sigmoid 1 / (1 + e^-x)."""
+    return floats.sigmoid(x) if _is_number(x) else x.sigmoid()
+
+
+def xlogy(x: Any, y: Any) -> Any:
+    """x * log(y), taken as 0 where x == 0 (the limit of a^b log a as a -> 0+)."""
+    return 0.0 if _data(x) == 0.0 else x * log(y)
+
+
+def step(x: Any) -> float:
+    """1 where x > 0 else 0: a constant, so its own derivative is 0."""
+    return floats.step(_data(x))
+
+
+def sign(x: Any) -> float:
+    """-1, 0 or 1: a constant, so its own derivative is 0."""
+    return floats.sign(_data(x))
+
+
+# The table.                 forward                         d out / d input
+ADD = Rule("+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
+SUB = Rule("-", lambda a, b: a - b, lambda a, b, out: (1.0, -1.0))
+MUL = Rule("*", lambda a, b: a * b, lambda a, b, out: (b, a))
+DIV = Rule("/", floats.div, lambda a, b, out: (div(1.0, b), -div(out, b)))
+POW = Rule("**", floats.power, lambda a, b, out: (b * power(a, b - 1.0), xlogy(out, a)))
+NEG = Rule("neg", lambda x: -x, lambda x, out: (-1.0,))
+ABS = Rule("abs", abs, lambda x, out: (sign(x),))
+EXP = Rule("exp", floats.exp, lambda x, out: (out,))
+LOG = Rule("log", floats.log, lambda x, out: (div(1.0, x),))
+SQRT = Rule("sqrt", floats.sqrt, lambda x, out: (div(0.5, out),))
+SIN = Rule("sin", floats.sin, lambda x, out: (cos(x),))
+COS = Rule("cos", floats.cos, lambda x, out: (-sin(x),))
+TANH = Rule("tanh", math.tanh, lambda x, out: (1.0 - out * out,), arity=1)
+SIGMOID = Rule("sigmoid", floats.sigmoid, lambda x, out: (out * (1.0 - out),))
+RELU = Rule("relu", floats.relu, lambda x, out: (step(x),))
+
+
+@lru_cache(maxsize=1024)
+def constant_power(k: float) -> Rule:
+    """x ** k for a constant k:  d/dx x^k = k * x^(k-1)  (0 for k = 0)."""
+    if k == 0.0:
+        return Rule("**0", lambda x: 1.0, lambda x, out: (0.0,))
+    return Rule(f"**{k:g}", lambda x: floats.power(x, k), lambda x, out: (k * power(x, k - 1.0),))

@@ -1,0 +1,195 @@
+"""Value: a float that remembers the operation and inputs that produced it."""
+
+from __future__ import annotations
+
+import math
+import reprlib
+from numbers import Real
+from typing import Any, Union
+
+from autodiff import rules
+from autodiff.modes import state
+
+Operand = Union["Value", int, float]
+
+
+def _describe(x: object) -> str:
+    return f"{type(x).__name__} {reprlib.repr(x)}"
+
+
+def _to_float(x: object, what: str) -> float:
+    """x as a float, or a TypeError that names x and what was expected."""
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise TypeError(f"{what} expected an int or float, got {_describe(x)}")
+    return float(x)
+
+
+class Value:
+    """A scalar in a computation graph.
+
+    ``data`` is the float value, ``grad`` is d(root)/d(self) after
+    ``root.backward()``, ``_prev`` the input Values and ``_op`` the name of the
+    operation that produced it ("" for a leaf: an input or a parameter).
+    """
+
+    __slots__ = ("data", "grad", "_prev", "_rule", "label", "__weakref__")
+
+    def __init__(self, data: float, label: str = "") -> None:
+        self.data = _to_float(data, "Value()")
+        if not isinstance(label, str):
+            raise TypeError(f"Value() label expected a str, got {_describe(label)}")
+        self.grad: Any = 0.0
+        self._prev: tuple[Value, ...] = ()
+        self._rule: rules.Rule | None = None
+        self.label = label
+
+    @property
+    def _op(self) -> str:
+        """The op's name ("+", "tanh", ...), or "" for a leaf."""
+        return "" if self._rule is None else self._rule.name
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for Values not produced by a recorded op (inputs, parameters, constants)."""
+        return self._rule is None
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data}, grad={self.grad}{label})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    # arithmetic: a + b, 2 + a, ...
+    def __add__(self, other: Operand) -> Value:
+        return _binary(rules.ADD, self, other)
+
+    def __radd__(self, other: Operand) -> Value:
+        return _binary(rules.ADD, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        return _binary(rules.SUB, self, other)
+
+    def __rsub__(self, other: Operand) -> Value:
+        return _binary(rules.SUB, other, self)
+
+    def __mul__(self, other: Operand) -> Value:
+        return _binary(rules.MUL, self, other)
+
+    def __rmul__(self, other: Operand) -> Value:
+        return _binary(rules.MUL, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        return _binary(rules.DIV, self, other)
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        return _binary(rules.DIV, other, self)
+
+    def __pow__(self, other: Operand) -> Value:
+        if type(other) is Value:
+            return _binary(rules.POW, self, other)
+        # a constant exponent is part of the op, not an input: no d/dk to compute
+        return _unary(rules.constant_power(_to_float(other, "Value ** exponent")), self)
+
+    def __rpow__(self, other: Operand) -> Value:
+        return _binary(rules.POW, other, self)
+
+    def __neg__(self) -> Value:
+        return _unary(rules.NEG, self)
+
+    def __abs__(self) -> Value:
+        return _unary(rules.ABS, self)
+
+    # functions: a.exp(), a.tanh(), ...
+    def exp(self) -> Value:
+        """e ** self."""
+        return _unary(rules.EXP, self)
+
+    def log(self) -> Value:
+        """Natural logarithm (log 0 = -inf, log of a negative = nan)."""
+        return _unary(rules.LOG, self)
+
+    def sqrt(self) -> Value:
+        """Square root (nan for negatives)."""
+        return _unary(rules.SQRT, self)
+
+    def sin(self) -> Value:
+        """Sine."""
+        return _unary(rules.SIN, self)
+
+    def cos(self) -> Value:
+        """Cosine."""
+        return _unary(rules.COS, self)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent."""
+        return _unary(rules.TANH, self)
+
+    def sigmoid(self) -> Value:
+        """Logistic sigmoid 1 / (1 + e^-x)."""
+        return _unary(rules.SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(0, self)."""
+        return _unary(rules.RELU, self)
+
+    def backward(self, gradient: float = 1.0, create_graph: bool = False) -> None:
+        """Fill ``.grad`` of every Value this one depends on with d(self)/d(it).
+
+        ``gradient`` seeds d(self)/d(self). Leaves accumulate across calls;
+        intermediate Values get fresh gradients on every call. With
+        ``create_graph=True`` the gradients are Values with a graph of their own,
+        so they can be differentiated again.
+        """
+        from autodiff.engine import backward
+
+        backward(self, gradient, create_graph)
+
+
+def _lift(x: object, rule: rules.Rule) -> Value:
+    if isinstance(x, Value):
+        return x
+    return Value(_to_float(x, f"operand of '{rule.name}'"))
+
+
+def _node(rule: rules.Rule, data: float, inputs: tuple[Value, ...]) -> Value:
+    out = Value.__new__(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if state.recording:
+        out._prev = inputs
+        out._rule = rule
+    else:
+        out._prev = ()
+        out._rule = None
+    if state.anomaly:
+        _check_output(rule, inputs, data)
+    return out
+
+
+def _binary(rule: rules.Rule, a: Operand, b: Operand) -> Value:
+    if type(a) is not Value:
+        a = _lift(a, rule)
+    if type(b) is not Value:
+        b = _lift(b, rule)
+    return _node(rule, rule.forward(a.data, b.data), (a, b))
+
+
+def _unary(rule: rules.Rule, x: Value) -> Value:
+    return _node(rule, rule.forward(x.data), (x,))
+
+
+def apply(rule: rules.Rule, *inputs: Operand) -> Value:
+    """Apply ``rule`` to Values or numbers and record the result in the graph."""
+    if len(inputs) != rule.arity:
+        raise TypeError(f"op '{rule.name}' takes {rule.arity} input(s), got {len(inputs)}")
+    values = tuple(_lift(x, rule) for x in inputs)
+    data = rule.forward(*(v.data for v in values))
+    return _node(rule, _to_float(data, f"forward of op '{rule.name}'"), values)
+
+
+def _check_output(rule: rules.Rule, inputs: tuple[Value, ...], data: float) -> None:
+    if not math.isfinite(data):
+        args = ", ".join(repr(v.data) for v in inputs)
+        raise FloatingPointError(f"op '{rule.name}' produced {data} from input(s) ({args})")

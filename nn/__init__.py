@@ -1,0 +1,3 @@
+"""nn: neural networks built on autodiff's public API."""
+
+__all__: list[str] = []
