@@ -16,21 +16,31 @@ def topological_order(root: Value) -> list[Value]:
     """Every Value that ``root`` depends on, inputs before the ops that use them.
 
     Iterative depth-first search, so a chain of a million ops needs no recursion.
-    ``root`` is last.
+    When a node is first reached it is pushed back under a ``None`` marker, then
+    its inputs on top; popping the marker means all of its inputs are placed, so
+    the node is placed next. ``root`` comes last.
     """
     order: list[Value] = []
-    seen = {root}
-    stack = [(root, iter(root._prev))]
+    seen: set[Value] = set()
+    stack: list[Value | None] = [root]
+    push, pop, see, place = stack.append, stack.pop, seen.add, order.append
     while stack:
-        node, inputs = stack[-1]
-        for child in inputs:
-            if child not in seen:
-                seen.add(child)
-                stack.append((child, iter(child._prev)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+        node = pop()
+        if node is None:
+            place(pop())
+            continue
+        if node in seen:
+            continue
+        see(node)
+        push(node)
+        push(None)
+        x = node._x
+        if x is not None:
+            if x not in seen:
+                push(x)
+            y = node._y
+            if y is not None and y not in seen:
+                push(y)
     return order
 
 
@@ -61,27 +71,26 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
     root.grad = seed
     checking = state.anomaly
     # The fast first-order path: derivatives evaluated on floats, stored in .grad.
-    for node in reversed(order):
-        rule = node._rule
-        if rule is None:
-            continue
-        g = node.grad
-        inputs = node._prev
-        if len(inputs) == 2:
-            a, b = inputs
-            da, db = rule.derivatives(a.data, b.data, node.data)
-            a.grad += da * g
-            b.grad += db * g
-        elif len(inputs) == 1:
-            x = inputs[0]
-            (dx,) = rule.derivatives(x.data, node.data)
-            x.grad += dx * g
-        else:
-            local = _checked(rule, rule.derivatives(*[v.data for v in inputs], node.data), inputs)
-            for v, d in zip(inputs, local, strict=True):
-                v.grad += d * g
-        if checking:
-            _check_gradients(node, [v.grad for v in inputs], g)
+    node = root
+    try:
+        for node in reversed(order):
+            rule = node._rule
+            if rule is None:
+                continue
+            g = node.grad
+            x = node._x
+            y = node._y
+            if y is None:
+                (dx,) = rule.derivatives(x.data, node.data)
+                x.grad += dx * g
+            else:
+                dx, dy = rule.derivatives(x.data, y.data, node.data)
+                x.grad += dx * g
+                y.grad += dy * g
+            if checking:
+                _check_gradients(node, node._prev, [v.grad for v in node._prev], g)
+    except (TypeError, ValueError) as exc:  # a custom rule returning the wrong shape
+        raise TypeError(f"backward of op '{node._op}' failed: {exc}") from exc
 
 
 def gradients(
@@ -104,13 +113,14 @@ def gradients(
     return [grads.get(w, 0.0) for w in wrt]
 
 
-def _checked(rule: Any, local: Any, inputs: tuple[Value, ...]) -> Any:
-    if not isinstance(local, (tuple, list)) or len(local) != len(inputs):
-        raise TypeError(
-            f"derivatives of op '{rule.name}' must return a tuple of "
-            f"{len(inputs)} value(s), one per input; got {local!r}"
-        )
-    return local
+def _checked(rule: Any, local: Any, n: int) -> Any:
+    """The local derivatives, or a clear error if a (custom) rule returned the wrong shape."""
+    if isinstance(local, (tuple, list)) and len(local) == n:
+        return local
+    raise TypeError(
+        f"derivatives of op '{rule.name}' must return a tuple of {n} value(s), "
+        f"one per input; got {local!r}"
+    )
 
 
 def _seed(gradient: object) -> float:
@@ -135,12 +145,12 @@ def _propagate(root: Value, seed: float | Value, create_graph: bool) -> dict[Val
                 local = rule.derivatives(*inputs, node)
             else:
                 local = rule.derivatives(*[v.data for v in inputs], node.data)
-            for v, d in zip(inputs, _checked(rule, local, inputs), strict=True):
+            for v, d in zip(inputs, _checked(rule, local, len(inputs)), strict=True):
                 # multiplying by a constant 1 would only add a node to the gradient's graph
                 share = g if (d == 1.0 and type(d) is float) else d * g
                 grads[v] = grads[v] + share if v in grads else share
             if checking:
-                _check_gradients(node, [grads[v] for v in inputs], g)
+                _check_gradients(node, inputs, [grads[v] for v in inputs], g)
     return grads
 
 
@@ -153,11 +163,11 @@ def _store_graph_gradients(root: Value, seed: float) -> None:
             node.grad = node.grad + g  # leaves accumulate
 
 
-def _check_gradients(node: Value, grads: list[Any], upstream: Any) -> None:
+def _check_gradients(node: Value, inputs: Any, grads: list[Any], upstream: Any) -> None:
     for i, g in enumerate(grads):
-        g = g.data if isinstance(g, Value) else g
+        g = _plain(g)
         if not math.isfinite(g):
-            args = ", ".join(repr(v.data) for v in node._prev)
+            args = ", ".join(repr(v.data) for v in inputs)
             raise FloatingPointError(
                 f"backward of op '{node._op}' produced gradient {g} for its input #{i} "
                 f"(inputs ({args}), output {node.data}, output grad {_plain(upstream)})"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -42,10 +43,11 @@ class Rule:
         cube = Rule("cube", lambda x: x ** 3, lambda x, out: (3 * x * x,))
         y = cube(Value(2.0))          # y.data == 8.0, dy/dx == 12.0
 
-    ``forward`` takes the input floats and returns a float. ``derivatives`` takes
-    the inputs and the output and returns one local derivative per input. Write it
-    with ``+ - *`` and this module's ``div, power, exp, log, sqrt, sin, cos, tanh,
-    sigmoid`` if it should also work for higher-order derivatives.
+    An op takes one or two inputs. ``forward`` takes the input floats and returns a
+    float. ``derivatives`` takes the inputs and the output and returns one local
+    derivative per input. Write it with ``+ - *`` and this module's ``div, power,
+    exp, log, sqrt, sin, cos, tanh, sigmoid`` if it should also work for
+    higher-order derivatives.
     """
 
     __slots__ = ("name", "forward", "derivatives", "arity")
@@ -63,6 +65,10 @@ class Rule:
             raise TypeError(f"Rule {name!r}: forward and derivatives must be callables")
         if arity is None:
             arity = _count_parameters(forward, name)
+        if arity not in (1, 2):
+            # the engine stores one or two inputs per node (see Value.__slots__);
+            # compose larger ops from these
+            raise ValueError(f"Rule {name!r}: an op takes 1 or 2 inputs, not {arity}")
         self.name = name
         self.forward = forward
         self.derivatives = derivatives
@@ -160,12 +166,12 @@ def sign(x: Any) -> float:
 
 
 # The table.                 forward                         d out / d input
-ADD = Rule("+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
-SUB = Rule("-", lambda a, b: a - b, lambda a, b, out: (1.0, -1.0))
-MUL = Rule("*", lambda a, b: a * b, lambda a, b, out: (b, a))
+ADD = Rule("+", operator.add, lambda a, b, out: (1.0, 1.0))
+SUB = Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0))
+MUL = Rule("*", operator.mul, lambda a, b, out: (b, a))
 DIV = Rule("/", floats.div, lambda a, b, out: (div(1.0, b), -div(out, b)))
 POW = Rule("**", floats.power, lambda a, b, out: (b * power(a, b - 1.0), xlogy(out, a)))
-NEG = Rule("neg", lambda x: -x, lambda x, out: (-1.0,))
+NEG = Rule("neg", operator.neg, lambda x, out: (-1.0,))
 ABS = Rule("abs", abs, lambda x, out: (sign(x),))
 EXP = Rule("exp", floats.exp, lambda x, out: (out,))
 LOG = Rule("log", floats.log, lambda x, out: (div(1.0, x),))
