@@ -8,12 +8,14 @@ x.grad  # dy/dx
 """
 
 from autodiff.engine import backward, gradients, topological_order, zero_grad
+from autodiff.explain import Explanation, explain
 from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
 from autodiff.modes import detect_anomaly, enable_grad, no_grad
 from autodiff.rules import Rule
 from autodiff.value import Value, apply
 
 __all__ = [
+    "Explanation",
     "GradcheckError",
     "Rule",
     "Value",
@@ -21,6 +23,7 @@ __all__ = [
     "backward",
     "detect_anomaly",
     "enable_grad",
+    "explain",
     "gradcheck",
     "gradients",
     "no_grad",
