@@ -9,6 +9,7 @@ x.grad  # dy/dx
 
 from autodiff.engine import backward, gradients, topological_order, zero_grad
 from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
+from autodiff.higher import grad, hessian, hvp
 from autodiff.modes import detect_anomaly, enable_grad, no_grad
 from autodiff.rules import Rule
 from autodiff.value import Value, apply
@@ -22,7 +23,10 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "gradcheck",
+    "grad",
     "gradients",
+    "hessian",
+    "hvp",
     "no_grad",
     "numeric_gradient",
     "topological_order",
