@@ -141,7 +141,8 @@ def hvp(f: Callable[..., Any], xs: Sequence[Any], v: Sequence[Any]) -> list[Any]
             directional = directional + g * vi
     if not value_mode:
         return _float_gradients(directional, wrt)
-    labels = [f"(Hv)_{_name(names, j)}" for j in range(len(wrt))]
+    # (H v)_j = d(g.v)/dx_j, with g the gradient of f
+    labels = [f"d(g.v)/d{_name(names, j)}" for j in range(len(wrt))]
     return _labelled_gradients(directional, wrt, "(g.v)", labels)
 
 

@@ -375,6 +375,23 @@ def test_grad_of_values_returns_labelled_values_connected_to_the_input():
     assert x.grad == 0.0  # grad touches no .grad
 
 
+def test_value_mode_results_are_labelled_as_gradients_for_renderers():
+    # renderers show Values labelled "d.../d..." as gradient nodes
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    h = hessian(lambda x, y: x * x * y)(x, y)
+    assert [[e.label for e in row] for row in h] == [
+        ["d2f/dxdx", "d2f/dxdy"],
+        ["d2f/dydx", "d2f/dydy"],
+    ]
+    assert [e.label for e in hvp(lambda x, y: x * x * y, [x, y], [1.0, 0.0])] == [
+        "d(g.v)/dx",
+        "d(g.v)/dy",
+    ]
+    # d(x+y)/dx and d(x+y)/dy are the same node in the engine: each gets its own label
+    dx, dy = grad_(lambda x, y: x + y, (0, 1))(x, y)
+    assert (dx.label, dy.label) == ("df/dx", "df/dy")
+
+
 def test_grad_with_tuple_argnums_returns_tuple_of_partials():
     def f(x, y, z):
         return x * y * y + z
