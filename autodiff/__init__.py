@@ -10,6 +10,7 @@ x.grad  # dy/dx
 from autodiff.engine import backward, gradients, topological_order, zero_grad
 from autodiff.explain import Explanation, explain
 from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
+from autodiff.higher import grad, hessian, hvp
 from autodiff.modes import detect_anomaly, enable_grad, no_grad
 from autodiff.rules import Rule
 from autodiff.value import Value, apply
@@ -25,7 +26,10 @@ __all__ = [
     "enable_grad",
     "explain",
     "gradcheck",
+    "grad",
     "gradients",
+    "hessian",
+    "hvp",
     "no_grad",
     "numeric_gradient",
     "topological_order",
