@@ -8,12 +8,14 @@ x.grad  # dy/dx
 """
 
 from autodiff.engine import backward, gradients, topological_order, zero_grad
+from autodiff.expr import ExpressionError, evaluate_expression, parse_expression
 from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
 from autodiff.modes import detect_anomaly, enable_grad, no_grad
 from autodiff.rules import Rule
 from autodiff.value import Value, apply
 
 __all__ = [
+    "ExpressionError",
     "GradcheckError",
     "Rule",
     "Value",
@@ -21,10 +23,12 @@ __all__ = [
     "backward",
     "detect_anomaly",
     "enable_grad",
+    "evaluate_expression",
     "gradcheck",
     "gradients",
     "no_grad",
     "numeric_gradient",
+    "parse_expression",
     "topological_order",
     "zero_grad",
 ]
