@@ -7,6 +7,7 @@ y.backward()
 x.grad  # dy/dx
 """
 
+from autodiff.drawing import GraphTooLarge, GraphvizError, GraphvizNotFound, draw_dot, render
 from autodiff.engine import backward, gradients, topological_order, zero_grad
 from autodiff.expr import ExpressionError, evaluate_expression, parse_expression
 from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
@@ -17,11 +18,15 @@ from autodiff.value import Value, apply
 __all__ = [
     "ExpressionError",
     "GradcheckError",
+    "GraphTooLarge",
+    "GraphvizError",
+    "GraphvizNotFound",
     "Rule",
     "Value",
     "apply",
     "backward",
     "detect_anomaly",
+    "draw_dot",
     "enable_grad",
     "evaluate_expression",
     "gradcheck",
@@ -29,6 +34,7 @@ __all__ = [
     "no_grad",
     "numeric_gradient",
     "parse_expression",
+    "render",
     "topological_order",
     "zero_grad",
 ]
