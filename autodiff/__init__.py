@@ -10,6 +10,7 @@ x.grad  # dy/dx
 from autodiff.drawing import GraphTooLarge, GraphvizError, GraphvizNotFound, draw_dot, render
 from autodiff.engine import backward, gradients, topological_order, zero_grad
 from autodiff.expr import ExpressionError, evaluate_expression, parse_expression
+from autodiff.frames import render_backward_steps
 from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
 from autodiff.modes import detect_anomaly, enable_grad, no_grad
 from autodiff.rules import Rule
@@ -35,6 +36,7 @@ __all__ = [
     "numeric_gradient",
     "parse_expression",
     "render",
+    "render_backward_steps",
     "topological_order",
     "zero_grad",
 ]
