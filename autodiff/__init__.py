@@ -7,8 +7,11 @@ y.backward()
 x.grad  # dy/dx
 """
 
+from autodiff.drawing import GraphTooLarge, GraphvizError, GraphvizNotFound, draw_dot, render
 from autodiff.engine import backward, gradients, topological_order, zero_grad
 from autodiff.explain import Explanation, explain
+from autodiff.expr import ExpressionError, evaluate_expression, parse_expression
+from autodiff.frames import render_backward_steps
 from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
 from autodiff.higher import grad, hessian, hvp
 from autodiff.modes import detect_anomaly, enable_grad, no_grad
@@ -17,14 +20,20 @@ from autodiff.value import Value, apply
 
 __all__ = [
     "Explanation",
+    "ExpressionError",
     "GradcheckError",
+    "GraphTooLarge",
+    "GraphvizError",
+    "GraphvizNotFound",
     "Rule",
     "Value",
     "apply",
     "backward",
     "detect_anomaly",
+    "draw_dot",
     "enable_grad",
     "explain",
+    "evaluate_expression",
     "gradcheck",
     "grad",
     "gradients",
@@ -32,6 +41,9 @@ __all__ = [
     "hvp",
     "no_grad",
     "numeric_gradient",
+    "parse_expression",
+    "render",
+    "render_backward_steps",
     "topological_order",
     "zero_grad",
 ]

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+from autodiff.drawing import RANKDIRS, GraphTooLarge, GraphvizError, render
+from autodiff.expr import ExpressionError, evaluate_expression, parse_bindings
+from autodiff.frames import render_backward_steps
+from autodiff.value import Value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -12,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="autodiff",
         description="A scalar autodiff engine for learning how backpropagation works.",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_grad(sub)
+    _add_graph(sub)
     return parser
 
 
@@ -23,6 +33,131 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     return args.run(args)
+
+
+# autodiff grad / autodiff graph: an expression from the command line
+
+_EXPRESSION_HELP = (
+    "EXPR uses numbers, variables, + - * / **, unary minus, parentheses and "
+    "exp log sqrt tanh sigmoid relu abs sin cos; nothing else is accepted, and nothing "
+    'in it is run by Python. If EXPR starts with a minus, put -- before it: -- "-x**2" x=3.'
+)
+
+
+def _add_expression_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expression", metavar="EXPR", help='e.g. "tanh(w*x + b)"')
+    p.add_argument("bindings", metavar="NAME=VALUE", nargs="*", help="a value for each variable")
+
+
+def _add_grad(sub: Any) -> None:
+    p = sub.add_parser(
+        "grad",
+        help="the value of an expression and its gradient with respect to each variable",
+        description="Print the value of EXPR and d(EXPR)/dNAME for each NAME=VALUE.",
+        epilog=_EXPRESSION_HELP + ' Example: autodiff grad "tanh(w*x + b)" w=0.5 x=2 b=-1',
+    )
+    _add_expression_arguments(p)
+    p.add_argument(
+        "--json", action="store_true", help='print {"value": v, "gradients": {"x": ...}}'
+    )
+    p.add_argument("--render", metavar="PATH", help="also draw the graph (.svg .png .pdf .dot)")
+    p.add_argument("--frames", metavar="DIR", help="also write the backward pass as frames")
+    p.set_defaults(run=_run_grad)
+
+
+def _add_graph(sub: Any) -> None:
+    p = sub.add_parser(
+        "graph",
+        help="draw the computation graph of an expression, with gradients",
+        description="Draw EXPR's graph after the backward pass, with Graphviz.",
+        epilog=_EXPRESSION_HELP + ' Example: autodiff graph "x*y + x" x=2 y=3 -o graph.svg',
+    )
+    _add_expression_arguments(p)
+    p.add_argument("-o", "--output", metavar="PATH", required=True, help=".svg .png .pdf or .dot")
+    p.add_argument("--rankdir", choices=RANKDIRS, default="LR", help="layout direction (LR)")
+    p.add_argument("--no-grad", action="store_true", help="draw values only, no backward pass")
+    p.add_argument("--precision", type=int, default=4, help="decimals shown (4)")
+    p.add_argument("--color-grad", action="store_true", help="tint gradients by sign and size")
+    p.add_argument("--local", action="store_true", help="write local derivatives on the edges")
+    p.add_argument("--max-nodes", type=int, default=2000, help="refuse larger graphs; 0: no limit")
+    p.set_defaults(run=_run_graph)
+
+
+def _run_grad(args: argparse.Namespace) -> int:
+    try:
+        out, gradients = _differentiate(args)
+    except ExpressionError as error:
+        return _fail("grad", error)
+    if args.json:
+        report = {"value": _json_number(out.data), "gradients": {}}
+        report["gradients"] = {name: _json_number(g) for name, g in gradients.items()}
+        print(json.dumps(report))
+    else:
+        print(f"value = {out.data!r}")
+        for name, g in gradients.items():
+            print(f"d/d{name} = {g!r}")
+    try:
+        if args.render:
+            _note("grad", f"wrote {render(out, args.render)}")
+        if args.frames:
+            index = render_backward_steps(out, args.frames)
+            _note("grad", f"wrote the backward pass, step by step: {index}")
+    except (GraphvizError, GraphTooLarge, ValueError, OSError) as error:
+        return _fail("grad", error)
+    return 0
+
+
+def _run_graph(args: argparse.Namespace) -> int:
+    try:
+        out, _ = _differentiate(args, backward=not args.no_grad)
+        path = render(
+            out,
+            args.output,
+            rankdir=args.rankdir,
+            precision=args.precision,
+            show_grad=not args.no_grad,
+            color_grad=args.color_grad,
+            show_local=args.local,
+            max_nodes=args.max_nodes or None,
+        )
+    except GraphTooLarge as error:
+        return _fail("graph", f"{error} (here: --max-nodes N, or 0 for no limit)")
+    except (ExpressionError, GraphvizError, ValueError, OSError) as error:
+        return _fail("graph", error)
+    _note("graph", f"wrote {path}")
+    return 0
+
+
+def _differentiate(args: argparse.Namespace, backward: bool = True) -> tuple[Value, dict]:
+    """EXPR's output Value and {NAME: d(EXPR)/dNAME} in the order NAME=VALUE were given."""
+    values = parse_bindings(args.bindings)
+    out, leaves = evaluate_expression(args.expression, values)
+    unused = [name for name in values if name not in leaves]
+    for name in unused:
+        _note(args.command, f"warning: {name} does not appear in EXPR (its gradient is 0)")
+    if backward:
+        out.backward()
+    return out, {name: leaves[name].grad if name in leaves else 0.0 for name in values}
+
+
+def _json_number(x: float) -> float | str:
+    """Non-finite numbers as the strings "NaN", "Infinity", "-Infinity" (strict JSON has
+    no such numbers; both Python's float() and JavaScript's Number() read these)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def _fail(command: str, error: Exception | str) -> int:
+    message = " ".join(str(error).splitlines())  # always one line
+    print(f"autodiff {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _note(command: str, message: str) -> None:
+    print(f"autodiff {command}: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

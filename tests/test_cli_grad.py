@@ -1,0 +1,192 @@
+"""`autodiff grad` and `autodiff graph`: output, JSON, errors as one line, files."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autodiff.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_grad_prints_the_value_and_each_derivative(capsys):
+    code, out, err = run(capsys, "grad", "x*y + x", "x=2", "y=3")
+    assert code == 0 and err == ""
+    # f = xy + x = 8, df/dx = y + 1 = 4, df/dy = x = 2
+    assert out.splitlines() == ["value = 8.0", "d/dx = 4.0", "d/dy = 2.0"]
+
+
+def test_grad_json_is_exactly_value_and_gradients_in_the_order_given(capsys):
+    code, out, _ = run(capsys, "grad", "tanh(w*x + b)", "x=2", "w=0.5", "b=-1", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert list(report) == ["value", "gradients"]
+    assert list(report["gradients"]) == ["x", "w", "b"]
+    # tanh(0) = 0 and 1 - tanh(0)^2 = 1: d/dx = w, d/dw = x, d/db = 1
+    assert report == {"value": 0.0, "gradients": {"x": 0.5, "w": 2.0, "b": 1.0}}
+
+
+def test_grad_json_writes_non_finite_numbers_as_strings(capsys):
+    code, out, _ = run(capsys, "grad", "log(x)", "x=0", "--json")
+    assert code == 0
+    assert json.loads(out) == {"value": "-Infinity", "gradients": {"x": "Infinity"}}
+    assert json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+
+
+def test_grad_warns_about_an_unused_variable_and_reports_zero(capsys):
+    code, out, err = run(capsys, "grad", "x*x", "x=3", "z=1", "--json")
+    assert code == 0
+    assert json.loads(out) == {"value": 9.0, "gradients": {"x": 6.0, "z": 0.0}}
+    assert "warning: z does not appear" in err and len(err.splitlines()) == 1
+
+
+def test_an_expression_starting_with_minus_goes_after_double_dash(capsys):
+    code, out, _ = run(capsys, "grad", "--", "-x**2", "x=3")
+    assert code == 0 and out.splitlines() == ["value = -9.0", "d/dx = -6.0"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["x.real", "x=1"], "attribute access"),
+        (["x*y", "x=1"], "'y': no value given"),
+        (["x*y", "x=1", "y"], "not NAME=VALUE"),
+        (["x", "x=1", "x=2"], "x is given twice"),
+        (["x", "x=one"], "'one' is not a number"),
+        (["foo(x)", "x=1"], "unknown function 'foo'"),
+        (["x +* 2", "x=1"], "invalid syntax"),
+        (["__import__('os').system('echo hacked')"], "only the functions"),
+        (["(lambda: 1)()"], "lambda"),
+        (["[x for x in (1,)]"], "comprehension"),
+        (["x[0]", "x=1"], "subscripting"),
+    ],
+)
+def test_grad_errors_are_one_line_and_exit_2(capsys, argv, words):
+    code, out, err = run(capsys, "grad", *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert err.startswith("autodiff grad: error: ") and words in err
+
+
+def test_grad_runs_nothing_from_a_hostile_expression(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run(capsys, "grad", "__import__('pathlib').Path('MARKER').touch()")
+    assert code == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_grad_without_an_expression_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["grad"])
+    assert caught.value.code == 2
+
+
+def test_grad_render_and_frames_write_files(capsys, tmp_path):
+    svg, frames = tmp_path / "g.svg", tmp_path / "frames"
+    code, out, err = run(
+        capsys, "grad", "x*y + x", "x=2", "y=3", "--render", str(svg), "--frames", str(frames)
+    )
+    assert code == 0 and out.startswith("value = 8.0")
+    assert svg.read_text().lstrip().startswith("<?xml") and "grad 4.0000" in svg.read_text()
+    assert (frames / "index.html").exists()
+    assert len(list(frames.glob("step_*.svg"))) == 5  # x, y, x*y, x*y + x, and the forward pass
+    assert str(svg) in err and "index.html" in err
+
+
+def test_grad_render_with_an_unknown_format_is_one_line(capsys, tmp_path):
+    code, out, err = run(capsys, "grad", "x", "x=1", "--render", str(tmp_path / "g.bmp"))
+    assert code == 2 and out.startswith("value = 1.0")
+    assert len(err.splitlines()) == 1 and "cannot tell the format" in err
+
+
+def test_graph_writes_the_drawing_after_backward(capsys, tmp_path):
+    path = tmp_path / "g.dot"
+    code, out, err = run(capsys, "graph", "x*y + x", "x=2", "y=3", "-o", str(path))
+    assert code == 0 and out == "" and str(path) in err
+    source = path.read_text()
+    assert "rankdir=LR" in source and "grad 4.0000" in source and "grad 2.0000" in source
+
+
+def test_graph_options(capsys, tmp_path):
+    path = tmp_path / "g.gv"
+    code, _, _ = run(
+        capsys,
+        "graph",
+        "x*y",
+        "x=2",
+        "y=3",
+        "-o",
+        str(path),
+        "--rankdir",
+        "TB",
+        "--no-grad",
+        "--precision",
+        "1",
+        "--local",
+    )
+    source = path.read_text()
+    assert code == 0 and "rankdir=TB" in source and "grad" not in source
+    assert "data 6.0" in source and "local 3.0" in source
+
+
+def test_graph_refuses_too_many_nodes_with_advice(capsys, tmp_path):
+    code, _, err = run(
+        capsys, "graph", "x+x+x+x", "x=1", "-o", str(tmp_path / "g.svg"), "--max-nodes", "3"
+    )
+    assert code == 2 and "--max-nodes" in err and len(err.splitlines()) == 1
+
+
+def test_graph_svg_is_drawn_by_dot(capsys, tmp_path):
+    path = tmp_path / "g.svg"
+    code, _, _ = run(capsys, "graph", "exp(x)", "x=0", "-o", str(path), "--color-grad")
+    assert code == 0 and "<svg" in path.read_text() and "grad 1.0000" in path.read_text()
+
+
+def test_missing_dot_is_one_line_naming_graphviz(tmp_path):
+    empty_bin = tmp_path / "empty-bin"
+    empty_bin.mkdir()
+    env = {**os.environ, "PATH": str(empty_bin), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "autodiff", "graph", "x*y", "x=2", "y=3", "-o", "g.svg"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "Graphviz" in line and "apt-get install graphviz" in line and "g.dot" in line
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "g.dot").exists() and not (tmp_path / "g.svg").exists()
+
+
+def test_grad_values_match_the_closed_form_for_a_neuron(capsys):
+    code, out, _ = run(
+        capsys,
+        "grad",
+        "tanh(x1*w1 + x2*w2 + b)",
+        "x1=2",
+        "x2=0",
+        "w1=-3",
+        "w2=1",
+        "b=6.8813735870195432",
+        "--json",
+    )
+    report = json.loads(out)
+    # the article's neuron: o = 0.7071, do/dn = 1 - o^2 = 0.5
+    assert report["value"] == pytest.approx(math.sqrt(0.5), rel=1e-9)
+    expected = {"x1": -1.5, "x2": 0.5, "w1": 1.0, "w2": 0.0, "b": 0.5}
+    assert report["gradients"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert code == 0

@@ -1,0 +1,170 @@
+"""render_backward_steps: one frame per Value in backward order, and the page that steps them."""
+
+import base64
+import html
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from autodiff import (
+    GraphTooLarge,
+    GraphvizNotFound,
+    Value,
+    render_backward_steps,
+    topological_order,
+)
+
+SVG = "{http://www.w3.org/2000/svg}"
+HIGHLIGHT = "#fde047"
+
+
+def neuron():
+    """o = tanh(x1*w1 + x2*w2 + b): 10 Values."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def nodes(svg_path):
+    """{node name: <g> element} of a Graphviz SVG."""
+    root = ET.fromstring(svg_path.read_bytes())
+    return {g.find(f"{SVG}title").text: g for g in root.iter(f"{SVG}g") if g.get("class") == "node"}
+
+
+def highlighted(svg_path):
+    return sorted(
+        name
+        for name, g in nodes(svg_path).items()
+        if not name.endswith("op")
+        and any(p.get("fill") == HIGHLIGHT for p in g.iter(f"{SVG}polygon"))
+    )
+
+
+def readable_grads(svg_path):
+    """The gradient texts drawn in the default (black) colour, i.e. readable."""
+    return [
+        t.text
+        for g in nodes(svg_path).values()
+        for t in g.iter(f"{SVG}text")
+        if (t.text or "").startswith("grad ") and t.get("fill") is None
+    ]
+
+
+@pytest.fixture(scope="module")
+def neuron_frames(tmp_path_factory):
+    out = tmp_path_factory.mktemp("frames")
+    root = neuron()
+    index = render_backward_steps(root, out)
+    return root, out, index
+
+
+def test_one_frame_per_value_plus_the_forward_pass(neuron_frames):
+    root, out, index = neuron_frames
+    assert index == out / "index.html"
+    frames = sorted(p.name for p in out.glob("step_*.svg"))
+    assert frames == [f"step_{k:03d}.svg" for k in range(11)]  # 10 Values + forward frame
+
+
+def test_frames_highlight_values_in_reverse_topological_order(neuron_frames):
+    root, out, _ = neuron_frames
+    n = len(topological_order(root))
+    assert highlighted(out / "step_000.svg") == []
+    # node ids follow topological order (v0 first), so backward visits v9, v8, ..., v0
+    for k in range(1, n + 1):
+        assert highlighted(out / f"step_{k:03d}.svg") == [f"v{n - k}"]
+
+
+def test_frame_k_shows_exactly_k_gradients(neuron_frames):
+    _, out, _ = neuron_frames
+    for k in range(11):
+        assert len(readable_grads(out / f"step_{k:03d}.svg")) == k
+    # the last frame shows the article's gradients: do/dn = 1 - tanh(n)^2 = 0.5, do/dx1 = -1.5
+    last = readable_grads(out / "step_010.svg")
+    assert "grad 1.0000" in last and "grad 0.5000" in last and "grad -1.5000" in last
+
+
+def test_all_frames_share_one_layout(neuron_frames):
+    _, out, _ = neuron_frames
+
+    def boxes(path):
+        """Each node's outline: a box's polygon or an op's ellipse."""
+        shape = {}
+        for name, g in nodes(path).items():
+            outline = g.find(f"{SVG}polygon")
+            if outline is None:
+                outline = g.find(f"{SVG}ellipse")
+            shape[name] = sorted((k, v) for k, v in outline.attrib.items() if k != "fill")
+        return shape
+
+    first = boxes(out / "step_000.svg")
+    for k in range(1, 11):
+        assert boxes(out / f"step_{k:03d}.svg") == first
+
+
+def test_frames_do_not_touch_grad(tmp_path):
+    root = neuron()
+    render_backward_steps(root, tmp_path)
+    assert all(v.grad == 0.0 for v in topological_order(root))
+
+
+def test_index_embeds_every_frame_and_steps_with_buttons_and_keys(neuron_frames):
+    _, out, index = neuron_frames
+    page = index.read_text(encoding="utf-8")
+    embedded = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    assert len(embedded) == 11
+    for k, data in enumerate(embedded):
+        assert base64.b64decode(data) == (out / f"step_{k:03d}.svg").read_bytes()
+    for needle in ('id="prev"', 'id="next"', "ArrowLeft", "ArrowRight", "<style>", "<script>"):
+        assert needle in page
+    # self-contained: no external scripts, styles or images
+    assert not re.search(r'(src|href)="(?!data:)', page)
+
+
+def test_captions_write_out_the_chain_rule(tmp_path):
+    x = Value(3.0, label="x")
+    y = x * x + x  # dy/dx = 2x + 1 = 7
+    y.label = "y"
+    page = render_backward_steps(y, tmp_path).read_text("utf-8")
+    captions = [html.unescape(c) for c in re.findall(r"<figcaption>(.*?)</figcaption>", page)]
+    assert len(captions) == 4  # forward, y, x*x, x
+    assert "seed: grad = 1.0000" in captions[1]
+    # in the order backward reaches them: + once (local 1), then x*x twice (local x = 3 each)
+    assert "grad = 1.0000 × 1.0000 + 1.0000 × 3.0000 + 1.0000 × 3.0000 = 7.0000" in captions[3]
+
+
+def test_a_lone_leaf_gives_two_frames(tmp_path):
+    render_backward_steps(Value(2.0, label="a"), tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("step_*.svg")) == ["step_000.svg", "step_001.svg"]
+
+
+def test_stale_frames_are_replaced_and_other_files_kept(tmp_path):
+    (tmp_path / "step_999.svg").write_text("old")
+    (tmp_path / "notes.svg").write_text("mine")
+    render_backward_steps(Value(2.0) * 3.0, tmp_path)
+    assert not (tmp_path / "step_999.svg").exists()
+    assert (tmp_path / "notes.svg").read_text() == "mine"
+    assert len(list(tmp_path.glob("step_*.svg"))) == 4
+
+
+def test_large_graphs_are_refused(tmp_path):
+    y = Value(0.0)
+    for _ in range(40):  # 81 Values
+        y = y + 1.0
+    with pytest.raises(GraphTooLarge, match="max_nodes="):
+        render_backward_steps(y, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_dot_saves_the_frames_sources(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    out = tmp_path / "frames"
+    with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
+        render_backward_steps(neuron(), out)
+    assert len(list(out.glob("step_*.dot"))) == 11
+    assert not (out / "index.html").exists()
