@@ -21,9 +21,73 @@ def build_parser() -> argparse.ArgumentParser:
         description="A scalar autodiff engine for learning how backpropagation works.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_walkthrough(sub)
     _add_grad(sub)
     _add_graph(sub)
     return parser
+
+
+def _add_walkthrough(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "walkthrough",
+        help="the source article's 2-2-2 network, backpropagated step by step",
+        description="Work the article's example: forward pass, cost, every gradient as a "
+        "chain of factors, one SGD step, and the article's published numbers vs computed.",
+    )
+    p.add_argument(
+        "--convention",
+        choices=["correct", "article"],
+        default="correct",
+        help="sigmoid derivative: the chain rule's o(1-o) (default) or the article's "
+        "sigma(o)(1-sigma(o)), which reproduces its published numbers",
+    )
+    p.add_argument("--json", action="store_true", help="print every number as JSON")
+    p.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    p.add_argument("--steps", type=_positive_int, default=1, help="SGD steps (default 1)")
+    p.add_argument("--render", metavar="PATH", help="draw the graph after backward (.svg, .png...)")
+    p.add_argument("--frames", metavar="DIR", help="write the backward pass as teaching frames")
+    p.set_defaults(run=_run_walkthrough)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+def _run_walkthrough(args: argparse.Namespace) -> int:
+    from nn import article
+    from nn.article_report import report
+
+    result = article.walkthrough(args.convention, lr=args.lr, steps=args.steps)
+    if args.json:
+        print(json.dumps(article.to_json(result), indent=2))
+    else:
+        other = None
+        if args.convention == "correct":
+            other = article.walkthrough("article", lr=args.lr)
+        print(report(result, other), end="")
+    if args.render or args.frames:
+        net = article.forward(*article.build_network(args.convention))
+        net.cost.backward()
+        return _draw(net.cost, args.render, args.frames)
+    return 0
+
+
+def _draw(root: Value, path: str | None, frames: str | None) -> int:
+    try:
+        if path:
+            _note("walkthrough", f"wrote {render(root, path)}")
+        if frames:
+            index = render_backward_steps(root, frames)
+            _note("walkthrough", f"wrote the backward pass, step by step: {index}")
+    except (GraphvizError, GraphTooLarge, ValueError, OSError) as error:
+        return _fail("walkthrough", error)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
