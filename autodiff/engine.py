@@ -20,6 +20,8 @@ def topological_order(root: Value) -> list[Value]:
     its inputs on top; popping the marker means all of its inputs are placed, so
     the node is placed next. ``root`` comes last.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"topological_order() expected a Value, got {type(root).__name__}")
     order: list[Value] = []
     seen: set[Value] = set()
     stack: list[Value | None] = [root]

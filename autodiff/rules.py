@@ -155,6 +155,16 @@ def xlogy(x: Any, y: Any) -> Any:
     return 0.0 if _data(x) == 0.0 else x * log(y)
 
 
+def times(k: Any, x: Any) -> Any:
+    """k * x, but 0 where k == 0 and x is infinite (b * a^(b-1) at a = 0, b = 0), as PyTorch."""
+    return 0.0 if _data(k) == 0.0 and math.isinf(_data(x)) else k * x
+
+
+def exponent_slope(a: Any, b: Any, out: Any) -> Any:
+    """d/db a^b = a^b log a; 0 where a == 0 and b >= 0, as in PyTorch (log 0 = -inf)."""
+    return 0.0 if _data(a) == 0.0 and _data(b) >= 0.0 else xlogy(out, a)
+
+
 def step(x: Any) -> float:
     """1 where x > 0 else 0: a constant, so its own derivative is 0."""
     return floats.step(_data(x))
@@ -170,7 +180,9 @@ ADD = Rule("+", operator.add, lambda a, b, out: (1.0, 1.0))
 SUB = Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0))
 MUL = Rule("*", operator.mul, lambda a, b, out: (b, a))
 DIV = Rule("/", floats.div, lambda a, b, out: (div(1.0, b), -div(out, b)))
-POW = Rule("**", floats.power, lambda a, b, out: (b * power(a, b - 1.0), xlogy(out, a)))
+POW = Rule(
+    "**", floats.power, lambda a, b, out: (times(b, power(a, b - 1.0)), exponent_slope(a, b, out))
+)
 NEG = Rule("neg", operator.neg, lambda x, out: (-1.0,))
 ABS = Rule("abs", abs, lambda x, out: (sign(x),))
 EXP = Rule("exp", floats.exp, lambda x, out: (out,))

@@ -96,7 +96,7 @@ class Value:
         return _binary(rules.DIV, other, self)
 
     def __pow__(self, other: Operand) -> Value:
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _binary(rules.POW, self, other)
         # a constant exponent is part of the op, not an input: no d/dk to compute
         return _unary(rules.constant_power(_to_float(other, "Value ** exponent")), self)
