@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # autodiff train ------------------------------------------------------------------
 
-# noise of each toy data set, and the file the decision boundary goes to by default
+# noise of each toy data set, and the default learning rate of each optimiser
 _TRAIN_NOISE = {"moons": 0.1, "circles": 0.08, "xor": 0.0}
 _TRAIN_LR = {"sgd": 0.1, "adam": 0.02}
 

@@ -12,6 +12,7 @@ from nn.data import make_circles, make_moons, make_xor, train_test_split
 from nn.layers import MLP, Layer, Neuron
 from nn.module import Module
 from nn.optim import SGD, Adam, Optimizer
+from nn.plot import MissingMatplotlib, decision_boundary
 from nn.train import History, accuracy, fit
 
 __all__ = [
@@ -20,11 +21,13 @@ __all__ = [
     "Adam",
     "History",
     "Layer",
+    "MissingMatplotlib",
     "Module",
     "Neuron",
     "Optimizer",
     "accuracy",
     "data",
+    "decision_boundary",
     "fit",
     "losses",
     "make_circles",
