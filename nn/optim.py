@@ -1,0 +1,139 @@
+"""Optimisers: turn each parameter's ``.grad`` into a change of its ``.data``.
+
+Updates work on plain floats under ``autodiff.no_grad()``: a step adds nothing to
+any graph. Set ``optimizer.lr`` between steps to follow a schedule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from numbers import Real
+
+from autodiff import Value, no_grad
+
+
+class Optimizer:
+    """Holds the parameters; ``zero_grad()`` clears their gradients, ``step()`` updates."""
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        self.params = _checked_params(params)
+        self.lr = _non_negative(lr, "lr")
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0.0."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """Update every parameter from its ``.grad``."""
+        with no_grad():
+            self._update([_grad(p) for p in self.params])
+
+    def _update(self, grads: list[float]) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's form.
+
+    g = grad + weight_decay * p;  v = momentum * v + g (v = g on the first step);
+    p <- p - lr * v. With momentum 0 and weight_decay 0 this is exactly the
+    article's eq 1, p <- p - lr * dC/dp.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _non_negative(momentum, "momentum")
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self._velocity: list[float] | None = None
+
+    def _update(self, grads: list[float]) -> None:
+        if self.weight_decay:
+            grads = [
+                g + self.weight_decay * p.data for g, p in zip(grads, self.params, strict=True)
+            ]
+        if self.momentum:
+            if self._velocity is None:
+                self._velocity = list(grads)
+            else:
+                mu = self.momentum
+                self._velocity = [mu * v + g for v, g in zip(self._velocity, grads, strict=True)]
+            grads = self._velocity
+        lr = self.lr
+        for p, g in zip(self.params, grads, strict=True):
+            p.data = p.data - lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba), PyTorch's form. At step t, for each parameter:
+
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+    p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas expected a pair (b1, b2), got {betas!r}")
+        b1, b2 = (_non_negative(b, f"betas[{i}]") for i, b in enumerate(betas))
+        if b1 >= 1.0 or b2 >= 1.0:
+            raise ValueError(f"betas expected values in [0, 1), got {tuple(betas)!r}")
+        self.betas = (b1, b2)
+        self.eps = _non_negative(eps, "eps")
+        self.t = 0
+        self._m = [0.0] * len(self.params)
+        self._v = [0.0] * len(self.params)
+
+    def _update(self, grads: list[float]) -> None:
+        b1, b2 = self.betas
+        self.t += 1
+        correction1 = 1.0 - b1**self.t
+        correction2 = 1.0 - b2**self.t
+        lr, eps, m, v = self.lr, self.eps, self._m, self._v
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+            m[i] = b1 * m[i] + (1.0 - b1) * g
+            v[i] = b2 * v[i] + (1.0 - b2) * (g * g)
+            denominator = math.sqrt(v[i] / correction2) + eps
+            # v = 0 means every gradient so far was 0, so m = 0 too: no move (eps may be 0)
+            move = (m[i] / correction1) / denominator if denominator != 0.0 else 0.0
+            p.data = p.data - lr * move
+
+
+def _grad(p: Value) -> float:
+    g = p.grad
+    return g.data if isinstance(g, Value) else float(g)  # a Value after create_graph=True
+
+
+def _checked_params(params: Iterable[Value]) -> list[Value]:
+    if isinstance(params, Value):
+        raise TypeError("optimizer expected an iterable of parameters, got a single Value")
+    params = list(params)
+    if not params:
+        raise ValueError("optimizer got an empty parameter list")
+    seen: set[int] = set()
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"optimizer parameter #{i} expected a Value, got {type(p).__name__}")
+        if id(p) in seen:
+            raise ValueError(f"optimizer parameter #{i} appears more than once")
+        seen.add(id(p))
+    return params
+
+
+def _non_negative(x: object, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x) or x < 0:
+        raise ValueError(f"{what} expected a finite number >= 0, got {x!r}")
+    return float(x)

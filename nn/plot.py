@@ -1,0 +1,84 @@
+"""Decision-boundary plots of 2-D classifiers (needs matplotlib: the ``plot`` extra).
+
+matplotlib is imported only when a plot is drawn, and drawn on the non-interactive
+Agg canvas directly, so no window opens and pyplot's global backend is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from autodiff import Value, no_grad
+from nn.train import Model, _label_class, _predicted_class, default_threshold
+
+INSTALL_HINT = 'matplotlib is not installed; install it with: pip install "autodiff-scalar[plot]"'
+
+
+class MissingMatplotlib(ImportError):
+    """matplotlib is needed for this and is not installed."""
+
+
+def decision_boundary(
+    model: Model,
+    X: Sequence[Sequence[float]],
+    y: Sequence[Any],
+    path: str | os.PathLike[str],
+    resolution: int = 60,
+    threshold: float | None = None,
+    title: str | None = None,
+) -> None:
+    """Save a PNG of the model's predicted class over the plane, with the samples.
+
+    The plane is a ``resolution`` x ``resolution`` grid covering the samples plus a
+    margin; each grid point is classified as ``nn.accuracy`` does. Raises
+    MissingMatplotlib (an ImportError) with the install command if needed.
+    """
+    Figure, FigureCanvasAgg = _matplotlib()
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution expected an int >= 2, got {resolution!r}")
+    if len(X) == 0 or any(len(x) != 2 for x in X):
+        raise ValueError("decision_boundary expected a non-empty list of 2-D points")
+    if threshold is None:
+        threshold = default_threshold(model)
+    xs = _span([x[0] for x in X], resolution)
+    ys = _span([x[1] for x in X], resolution)
+    with no_grad():
+        classes = [
+            [_predicted_class(model([Value(a), Value(b)]), threshold) for a in xs] for b in ys
+        ]
+        first = model([Value(X[0][0]), Value(X[0][1])])  # tells how labels are read
+    labels = [_label_class(first, t) for t in y]
+    n_classes = max(max(max(row) for row in classes), max(labels)) + 1
+    colors = {"cmap": "coolwarm", "vmin": 0, "vmax": max(n_classes - 1, 1)}
+
+    fig = Figure(figsize=(5, 5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    levels = [k - 0.5 for k in range(n_classes + 1)]
+    ax.contourf(xs, ys, classes, levels=levels, alpha=0.35, **colors)
+    px, py = [x[0] for x in X], [x[1] for x in X]
+    ax.scatter(px, py, c=labels, s=18, edgecolors="k", linewidths=0.5, **colors)
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(os.fspath(path), dpi=100)
+
+
+def _span(values: list[float], n: int) -> list[float]:
+    low, high = min(values), max(values)
+    margin = 0.25 * (high - low) or 1.0
+    low, high = low - margin, high + margin
+    return [low + (high - low) * i / (n - 1) for i in range(n)]
+
+
+def _matplotlib() -> tuple[Any, Any]:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise MissingMatplotlib(INSTALL_HINT) from None
+    return Figure, FigureCanvasAgg

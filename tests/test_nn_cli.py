@@ -1,0 +1,79 @@
+"""`autodiff train`: end to end, with small data and few epochs."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from autodiff.cli import main
+
+SMALL = ["--epochs", "2", "--samples", "40", "--hidden", "4", "--no-progress"]
+
+
+def test_train_xor_reports_train_and_test_accuracy(capsys):
+    assert main(["train", "xor", *SMALL, "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert "xor: 30 training and 10 test samples" in out
+    assert "train accuracy:" in out
+    assert "test accuracy:" in out
+
+
+def test_train_is_reproducible_by_seed(capsys):
+    main(["train", "moons", *SMALL, "--no-plot", "--seed", "4", "--optimizer", "adam"])
+    first = capsys.readouterr().out
+    main(["train", "moons", *SMALL, "--no-plot", "--seed", "4", "--optimizer", "adam"])
+    assert capsys.readouterr().out == first
+
+
+def test_train_saves_the_decision_boundary(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "xor.png"
+    assert main(["train", "xor", *SMALL, "--plot", str(path)]) == 0
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert f"decision boundary saved to {path}" in capsys.readouterr().out
+
+
+def test_train_without_matplotlib_says_how_to_install_and_still_trains(
+    monkeypatch, tmp_path, capsys
+):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    path = tmp_path / "b.png"
+    assert main(["train", "circles", *SMALL, "--plot", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "test accuracy:" in captured.out
+    (line,) = captured.err.strip().splitlines()
+    assert 'pip install "autodiff-scalar[plot]"' in line
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--hidden", "16,x"], "--hidden expected positive widths like 16,16, got '16,x'"),
+        (["--hidden", "0"], "--hidden expected positive widths"),
+        (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["--lr", "-1"], "--lr must be a positive number, got -1.0"),
+        (["--plot", "/no/such/folder/b.png"], "no folder /no/such/folder"),
+    ],
+)
+def test_bad_options_print_one_line_and_exit_2(extra, message, capsys):
+    assert main(["train", "xor", "--no-progress", *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert message in line
+
+
+def test_python_dash_m_autodiff_train_runs(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-m", "autodiff", "train", "xor", *SMALL, "--no-plot"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
