@@ -63,9 +63,8 @@ def _positive_int(text: str) -> int:
 
 
 def _run_walkthrough(args: argparse.Namespace) -> int:
-    from nn.article_report import report
-
     from nn import article
+    from nn.article_report import report
 
     result = article.walkthrough(args.convention, lr=args.lr, steps=args.steps)
     if args.json:

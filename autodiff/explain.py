@@ -117,9 +117,8 @@ def explain(root: Value, wrt: Value, max_paths: int = 64, precision: int = 4) ->
             for i, v in enumerate(node._prev):
                 if v in reaches:
                     consumers.setdefault(v, []).append((node, i))
-    paths = []
-    for edges in _walk(wrt, root, consumers):
-        paths.append(Path(edges, _group(edges, wrt, root)))
+    paths = [Path(edges, _group(edges, wrt, root)) for edges in _walk(wrt, root, consumers)]
+    paths.sort(key=lambda path: [str(f) for f in path.factors])  # o1 before o2: reads naturally
     return Explanation(_name(root, "root"), _name(wrt, "x"), tuple(paths), precision)
 
 
