@@ -22,6 +22,12 @@ def topological_order(root: Value) -> list[Value]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"topological_order() expected a Value, got {type(root).__name__}")
+    return _order(root, zero_grads=False)
+
+
+def _order(root: Value, zero_grads: bool) -> list[Value]:
+    """topological_order; with zero_grads, also set each op output's grad to 0.0 as it is
+    placed (backward's fresh start, without a second pass over the graph)."""
     order: list[Value] = []
     seen: set[Value] = set()
     stack: list[Value | None] = [root]
@@ -29,7 +35,10 @@ def topological_order(root: Value) -> list[Value]:
     while stack:
         node = pop()
         if node is None:
-            place(pop())
+            node = pop()
+            place(node)
+            if zero_grads and node._rule is not None:
+                node.grad = 0.0
             continue
         if node in seen:
             continue
@@ -63,10 +72,9 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
     if create_graph:
         _store_graph_gradients(root, seed)
         return
-    order = topological_order(root)
-    for node in order:
-        if node._rule is not None:
-            node.grad = 0.0
+    if not isinstance(root, Value):
+        raise TypeError(f"backward() expected a Value, got {type(root).__name__}")
+    order = _order(root, zero_grads=True)  # intermediate grads start fresh on every call
     if root._rule is None:
         root.grad += seed
         return

@@ -12,13 +12,19 @@ from contextlib import contextmanager
 
 
 class _State:
-    """The flags every operation reads."""
+    """The flags every operation reads. Change them with the context managers below."""
 
-    __slots__ = ("recording", "anomaly")
+    __slots__ = ("recording", "anomaly", "plain")
 
     def __init__(self) -> None:
         self.recording = True  # record each op's inputs so backward can reach them
         self.anomaly = False  # raise at the first op that makes nan or inf
+        self.plain = True  # recording and not anomaly: the one check on the hot path
+
+    def set(self, recording: bool, anomaly: bool) -> None:
+        self.recording = recording
+        self.anomaly = anomaly
+        self.plain = recording and not anomaly
 
 
 state = _State()
@@ -32,22 +38,22 @@ def no_grad() -> Iterator[None]:
     recording the graph would only cost time and memory.
     """
     before = state.recording
-    state.recording = False
+    state.set(False, state.anomaly)
     try:
         yield
     finally:
-        state.recording = before
+        state.set(before, state.anomaly)
 
 
 @contextmanager
 def enable_grad() -> Iterator[None]:
     """Record operations again, even inside a no_grad block."""
     before = state.recording
-    state.recording = True
+    state.set(True, state.anomaly)
     try:
         yield
     finally:
-        state.recording = before
+        state.set(before, state.anomaly)
 
 
 @contextmanager
@@ -58,8 +64,8 @@ def detect_anomaly() -> Iterator[None]:
     traced to the operation that produced it (forward or backward).
     """
     before = state.anomaly
-    state.anomaly = True
+    state.set(state.recording, True)
     try:
         yield
     finally:
-        state.anomaly = before
+        state.set(state.recording, before)

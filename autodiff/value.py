@@ -171,6 +171,17 @@ def _node(rule: rules.Rule, data: float, x: Value, y: Value | None) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
+    if state.plain:
+        out._rule = rule
+        out._x = x
+        out._y = y
+    else:
+        _record(out, rule, x, y)
+    return out
+
+
+def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
+    """The slow path of recording an op: inside no_grad or detect_anomaly."""
     if state.recording:
         out._rule = rule
         out._x = x
@@ -178,8 +189,7 @@ def _node(rule: rules.Rule, data: float, x: Value, y: Value | None) -> Value:
     else:
         out._rule = out._x = out._y = None
     if state.anomaly:
-        _check_output(rule, x, y, data)
-    return out
+        _check_output(rule, x, y, out.data)
 
 
 def _binary(rule: rules.Rule, a: Operand, b: Operand) -> Value:
@@ -192,14 +202,12 @@ def _binary(rule: rules.Rule, a: Operand, b: Operand) -> Value:
     out.data = rule.forward(a.data, b.data)
     out.grad = 0.0
     out.label = ""
-    if state.recording:
+    if state.plain:
         out._rule = rule
         out._x = a
         out._y = b
     else:
-        out._rule = out._x = out._y = None
-    if state.anomaly:
-        _check_output(rule, a, b, out.data)
+        _record(out, rule, a, b)
     return out
 
 
