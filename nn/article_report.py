@@ -89,7 +89,7 @@ def _cost(w: Walkthrough) -> str:
 
 def _last_layer(w: Walkthrough) -> str:
     lines = [
-        "3. Last layer:  dC/dw = di/dw * do/di * dC/do   (and 5. its biases, di/db = 1)",
+        "3. Last layer:  dC/dw = di/dw · do/di · dC/do   (and 5. its biases, di/db = 1)",
         "   each factor is an edge of the recorded graph, its local derivative from the rule table",
     ]
     for name in LAST_LAYER:
@@ -101,13 +101,13 @@ def _last_layer(w: Walkthrough) -> str:
 
 def _hidden_layer(w: Walkthrough) -> str:
     lines = [
-        "4. Hidden layer:  dC/dw = di/dw * do/di * (sum over output neurons j: di_j/do * dC/di_j)",
+        "4. Hidden layer:  dC/dw = di/dw · do/di · (sum over output neurons j: di_j/do · dC/di_j)",
         "   (and 5. its biases, di/db = 1)",
     ]
     for name in HIDDEN_LAYER:
         lines += _hidden_chain(name, w.explanations[name])
     lines += [
-        "   Each dC/di_oj = do_j/di_oj * dC/do_j is the product of the last two factors already",
+        "   Each dC/di_oj = do_j/di_oj · dC/do_j is the product of the last two factors already",
         "   computed for the last layer: the hidden layer reuses them instead of recomputing",
         "   every path to the cost. This reuse (dynamic programming) is what makes",
         "   backpropagation efficient: one backward sweep gives all 12 gradients.",
@@ -117,20 +117,20 @@ def _hidden_layer(w: Walkthrough) -> str:
 
 def _hidden_chain(name: str, e: Explanation) -> list[str]:
     prefix = _common_prefix(e.paths)
-    head = " * ".join(str(f) for f in prefix)
-    head_values = " * ".join(f"{f.value:.4f}" for f in prefix)
+    head = " · ".join(str(f) for f in prefix)
+    head_values = " · ".join(f"{f.value:.4f}" for f in prefix)
     names, values = [], []
     for path in e.paths:
         to_next, *rest = path.factors[len(prefix) :]
         delta = 1.0
         for f in rest:
             delta *= f.value
-        names.append(f"{to_next} * dC/d{to_next.top}")
-        values.append(f"{to_next.value:.4f} * {delta:.4f}")
+        names.append(f"{to_next} · dC/d{to_next.top}")
+        values.append(f"{to_next.value:.4f} · {delta:.4f}")
     pad = " " * (len(name) + 7)
     return [
-        f"   dC/d{name} = {head} * ({' + '.join(names)})",
-        f"   {pad}= {head_values} * ({' + '.join(values)})",
+        f"   dC/d{name} = {head} · ({' + '.join(names)})",
+        f"   {pad}= {head_values} · ({' + '.join(values)})",
         f"   {pad}= {e.total:.15f}",
     ]
 
@@ -149,7 +149,7 @@ def _update(w: Walkthrough) -> str:
     net = w.network
     lines = [f"6. Update, p+ = p - {w.lr} * dC/dp (the article's eq 1), all 12 parameters:"]
     for name in HIDDEN_LAYER + LAST_LAYER:
-        before = w.updated[name] + w.lr * w.gradients[name]
+        before = w.initial[name]
         lines.append(
             f"   {name}+ = {before:g} - {w.lr} * ({w.gradients[name]:.15f}) = {w.updated[name]!r}"
         )
