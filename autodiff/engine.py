@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from autodiff.modes import enable_grad, state
+from autodiff.modes import _recording_derivatives, state
 from autodiff.value import Value, _to_float
 
 
@@ -68,12 +68,12 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
     ``local derivative * grad of the op's output`` (summed over every use).
     Leaves accumulate across calls; intermediate Values are recomputed each call.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward() expected a Value, got {type(root).__name__}")
     seed = _seed(gradient)
     if create_graph:
         _store_graph_gradients(root, seed)
         return
-    if not isinstance(root, Value):
-        raise TypeError(f"backward() expected a Value, got {type(root).__name__}")
     order = _order(root, zero_grads=True)  # intermediate grads start fresh on every call
     if root._rule is None:
         root.grad += seed
@@ -99,8 +99,18 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
                 y.grad += dy * g
             if checking:
                 _check_gradients(node, node._prev, [v.grad for v in node._prev], g)
-    except (TypeError, ValueError) as exc:  # a custom rule returning the wrong shape
-        raise TypeError(f"backward of op '{node._op}' failed: {exc}") from exc
+    except Exception as exc:  # only a custom rule can fail here: say which one
+        args = [v.data for v in node._prev] + [node.data]
+        if isinstance(exc, (TypeError, ValueError)):  # most likely the wrong shape
+            try:
+                _checked(node._rule, node._rule.derivatives(*args), len(args) - 1)
+            except TypeError as shape:
+                raise shape from exc
+            except Exception:
+                pass
+        if hasattr(exc, "add_note"):  # Python 3.11+
+            exc.add_note(f"(raised by the derivatives of op '{node._op}' during backward)")
+        raise
 
 
 def gradients(
@@ -117,9 +127,15 @@ def gradients(
     """
     if not isinstance(root, Value):
         raise TypeError(f"gradients() expected a Value as root, got {type(root).__name__}")
-    grads = _propagate(
-        root, gradient if isinstance(gradient, Value) else _seed(gradient), create_graph
-    )
+    if isinstance(wrt, Value) or not isinstance(wrt, (list, tuple)):
+        raise TypeError(f"gradients() expected a list of Values as wrt, got {type(wrt).__name__}")
+    for i, w in enumerate(wrt):
+        if not isinstance(w, Value):
+            raise TypeError(f"gradients() wrt[{i}] should be a Value, got {type(w).__name__}")
+    if isinstance(gradient, Value) and not create_graph:
+        gradient = gradient.data
+    seed = gradient if isinstance(gradient, Value) else _seed(gradient)
+    grads = _propagate(root, seed, create_graph)
     return [grads.get(w, 0.0) for w in wrt]
 
 
@@ -144,7 +160,7 @@ def _propagate(root: Value, seed: float | Value, create_graph: bool) -> dict[Val
         seed = Value(seed)
     grads: dict[Value, Any] = {root: seed}
     checking = state.anomaly
-    with enable_grad() if create_graph else nullcontext():
+    with _recording_derivatives() if create_graph else nullcontext():
         for node in reversed(order):
             rule = node._rule
             g = grads.get(node)
@@ -165,12 +181,17 @@ def _propagate(root: Value, seed: float | Value, create_graph: bool) -> dict[Val
 
 
 def _store_graph_gradients(root: Value, seed: float) -> None:
+    """backward(create_graph=True): leaves get Value gradients (accumulating); intermediate
+    Values get the float, as a Value there would tie the node into a reference cycle
+    (node -> grad -> graph -> node) and keep the graph alive after it is dropped."""
     grads = _propagate(root, seed, create_graph=True)
     for node, g in grads.items():
-        if node._rule is not None or (type(node.grad) is float and node.grad == 0.0):
+        if node._rule is not None:
+            node.grad = _plain(g)
+        elif type(node.grad) is float and node.grad == 0.0:
             node.grad = g
         else:
-            node.grad = node.grad + g  # leaves accumulate
+            node.grad = node.grad + g
 
 
 def _check_gradients(node: Value, inputs: Any, grads: list[Any], upstream: Any) -> None:

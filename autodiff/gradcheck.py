@@ -40,6 +40,10 @@ def gradcheck(
     raises GradcheckError listing every input's two gradients (or returns False
     with ``raise_exception=False``).
     """
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+        raise TypeError(
+            f"gradcheck() inputs should be a list of numbers, got {type(inputs).__name__}"
+        )
     xs = [_to_float(x, f"gradcheck input #{i}") for i, x in enumerate(inputs)]
     leaves = [Value(x) for x in xs]
     out = f(*leaves)

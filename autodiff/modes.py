@@ -69,3 +69,18 @@ def detect_anomaly() -> Iterator[None]:
         yield
     finally:
         state.set(state.recording, before)
+
+
+@contextmanager
+def _recording_derivatives() -> Iterator[None]:
+    """Record ops while backward builds a gradient's graph (create_graph=True).
+
+    Forward anomaly checks are off here: a nan made while differentiating is reported
+    by backward's own check, which names the op being differentiated.
+    """
+    before = (state.recording, state.anomaly)
+    state.set(True, False)
+    try:
+        yield
+    finally:
+        state.set(*before)

@@ -21,7 +21,10 @@ def _to_float(x: object, what: str) -> float:
     """x as a float, or a TypeError that names x and what was expected."""
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{what} expected an int or float, got {_describe(x)}")
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:  # an int beyond float range: refuse rather than guess
+        raise ValueError(f"{what} got an int too large for a float, {_describe(x)}") from None
 
 
 class Value:
