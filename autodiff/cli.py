@@ -45,11 +45,21 @@ def _add_walkthrough(sub: argparse._SubParsersAction) -> None:
         "sigma(o)(1-sigma(o)), which reproduces its published numbers",
     )
     p.add_argument("--json", action="store_true", help="print every number as JSON")
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    p.add_argument("--lr", type=_learning_rate, default=0.1, help="learning rate (default 0.1)")
     p.add_argument("--steps", type=_positive_int, default=1, help="SGD steps (default 1)")
     p.add_argument("--render", metavar="PATH", help="draw the graph after backward (.svg, .png...)")
     p.add_argument("--frames", metavar="DIR", help="write the backward pass as teaching frames")
     p.set_defaults(run=_run_walkthrough)
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        lr = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (math.isfinite(lr) and lr > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return lr
 
 
 def _positive_int(text: str) -> int:
@@ -70,10 +80,11 @@ def _run_walkthrough(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(article.to_json(result), indent=2))
     else:
-        other = None
-        if args.convention == "correct":
-            other = article.walkthrough("article", lr=args.lr)
-        print(report(result, other), end="")
+        # the published numbers were computed at the article's learning rate
+        same = args.lr == article.LEARNING_RATE
+        reference = result if same else article.walkthrough(args.convention)
+        other = article.walkthrough("article") if args.convention == "correct" else None
+        print(report(result, reference, other), end="")
     if args.render or args.frames:
         net = article.forward(*article.build_network(args.convention))
         net.cost.backward()

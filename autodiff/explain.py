@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from autodiff.engine import topological_order
 from autodiff.value import Value
@@ -71,6 +72,8 @@ class Explanation:
     def format_path(self, path: Path, precision: int | None = None) -> str:
         """'di/dw5 · do/di · dC/do = 0.4134 · 0.2049 · -0.5755 = -0.0488'."""
         p = self.precision if precision is None else precision
+        if not path.factors:
+            return f"1 ({self.root_name} is {self.wrt_name} itself)"
         names = " · ".join(str(f) for f in path.factors)
         values = " · ".join(f"{f.value:.{p}f}" for f in path.factors)
         return f"{names} = {values} = {path.product:.{p}f}"
@@ -104,7 +107,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 64, precision: int = 4) ->
     count = _count_paths(order, wrt)
     if count > max_paths:
         raise ValueError(
-            f"d{_name(root, 'root')}/d{_name(wrt, 'x')} has {count} chain-rule paths, more "
+            f"d{_name(root, 'root')}/d{_name(wrt, 'wrt')} has {count} chain-rule paths, more "
             f"than max_paths={max_paths}; pass a larger max_paths= or explain a smaller graph"
         )
     reaches = {wrt} if count else set()
@@ -119,7 +122,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 64, precision: int = 4) ->
                     consumers.setdefault(v, []).append((node, i))
     paths = [Path(edges, _group(edges, wrt, root)) for edges in _walk(wrt, root, consumers)]
     paths.sort(key=lambda path: [str(f) for f in path.factors])  # o1 before o2: reads naturally
-    return Explanation(_name(root, "root"), _name(wrt, "x"), tuple(paths), precision)
+    return Explanation(_name(root, "root"), _name(wrt, "wrt"), tuple(paths), precision)
 
 
 def _count_paths(order: list[Value], wrt: Value) -> int:
@@ -137,16 +140,24 @@ def _local(node: Value, i: int) -> float:
 
 
 def _walk(start: Value, root: Value, consumers: dict) -> list[tuple[Edge, ...]]:
-    """All edge sequences from start to root (iterative; the count was checked first)."""
+    """All edge sequences from start to root (iterative; the count was checked first).
+
+    Each stack entry links to the entry it came from, so a step costs O(1) and a
+    path's tuple is built once, when it reaches root.
+    """
     found = []
-    stack: list[tuple[Value, tuple[Edge, ...]]] = [(start, ())]
+    stack: list[tuple[Value, Any]] = [(start, None)]  # (node, (edge, link) or None)
     while stack:
-        node, edges = stack.pop()
+        node, link = stack.pop()
         if node is root:
-            found.append(edges)
+            edges = []
+            while link is not None:
+                edge, link = link
+                edges.append(edge)
+            found.append(tuple(reversed(edges)))
             continue
         for out, i in reversed(consumers.get(node, [])):
-            stack.append((out, edges + (Edge(node, out, out._op, _local(out, i)),)))
+            stack.append((out, (Edge(node, out, out._op, _local(out, i)), link)))
     return found
 
 
@@ -161,7 +172,7 @@ def _group(edges: tuple[Edge, ...], wrt: Value, root: Value) -> tuple[Factor, ..
             factors.append(
                 Factor(
                     _name(edge.output, "root"),
-                    _name(bottom, "x"),
+                    _name(bottom, "wrt"),
                     math.prod(e.local for e in run),
                     tuple(run),
                 )

@@ -41,12 +41,16 @@ PARAMETERS: dict[str, tuple[int, ...]] = {
 }  # fmt: skip
 LAST_LAYER = ["w5", "w6", "w7", "w8", "b3", "b4"]
 HIDDEN_LAYER = ["w1", "w2", "w3", "w4", "b1", "b2"]
+# the reader's comment under the article flagged this (right) value; the "fix" replaced it
+READER_DC_DW1 = -0.0641679049644533
 
 # What the article printed (quoted from it; right where it is forward, wrong from the gradients on).
 PUBLISHED = {
     "forward": {"hidden": [0.41338242108267], "output": [0.712257432295742, 0.533097573871501]},
     "cost": 0.19374977898811957,
     "gradients": {"w5": -0.052525710835624, "w1": -0.064945998937865},
+    # the article's sigma'(O_L1) and sigma'(O_H1): sigma(o)(1 - sigma(o)), not o(1 - o)
+    "sigmoid_derivatives": {"o1": 0.220793265944315, "h1": 0.23961666676227233},
     "updated": {
         "w1": 0.3064945998937866, "w2": 0.20320220163143507,
         "w3": -0.39025810015932016, "w4": 0.6048033024471525,

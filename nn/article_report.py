@@ -2,35 +2,51 @@
 
 from __future__ import annotations
 
-from autodiff.explain import Explanation, Path
+from autodiff import floats as _floats
+from autodiff.explain import Explanation, Factor, Path
 from nn.article import (
-    HIDDEN_LAYER,
     INPUT,
-    LAST_LAYER,
+    LEARNING_RATE,
     PARAMETERS,
     PUBLISHED,
+    READER_DC_DW1,
     TARGET,
     Walkthrough,
 )
 
 RULE = "=" * 78
+LAST_WEIGHTS = ["w5", "w6", "w7", "w8"]
+HIDDEN_WEIGHTS = ["w1", "w2", "w3", "w4"]
+BIASES = ["b3", "b4", "b1", "b2"]
 
 
-def report(w: Walkthrough, article: Walkthrough | None = None) -> str:
-    """The whole walk-through. ``article``: the same run with the article's sigmoid rule,
-    shown as an extra column of the published-vs-computed table."""
+def report(w: Walkthrough, reference: Walkthrough | None = None,
+           article: Walkthrough | None = None) -> str:  # fmt: skip
+    """The whole walk-through of ``w``.
+
+    The published-vs-computed table compares at the article's learning rate:
+    ``reference`` is ``w``'s convention run at lr 0.1 (``w`` itself when its lr is 0.1)
+    and ``article``, if given, the same with the article's sigmoid rule (a third column).
+    """
+    reference = reference or w
     sections = [
         _title(w),
         _forward(w),
         _cost(w),
         _last_layer(w),
         _hidden_layer(w),
+        _biases(w),
         _update(w),
-        _published(w, article),
+        _published(w, reference, article),
     ]
     if w.gradcheck_report:
         sections.append(_gradcheck(w))
     return "\n\n".join(sections) + "\n"
+
+
+def _num(x: float) -> str:
+    """15 significant digits, as the article prints its numbers."""
+    return f"{x:.15g}"
 
 
 def _title(w: Walkthrough) -> str:
@@ -56,18 +72,25 @@ def _forward(w: Walkthrough) -> str:
     for prefix, sources, ins, outs in layers:
         for k, (i_node, o_node) in enumerate(zip(ins, outs, strict=True)):
             *weights, bias = _neuron_params(prefix, k)
-            names = " + ".join(f"{p}*{s.label}" for p, s in zip(weights, sources, strict=True))
-            values = " + ".join(
-                f"{w.initial[p]:g}*{s.data:.6g}" for p, s in zip(weights, sources, strict=True)
-            )
+            pairs = list(zip(weights, sources, strict=True))
+            names = " + ".join(f"{p}·{s.label}" for p, s in pairs)
+            terms = [f"{w.initial[p]:g}·{s.data:.6g}" for p, s in pairs] + [f"{w.initial[bias]:g}"]
             lines.append(f"   {prefix}{k + 1}: i = {names} + {bias}")
-            lines.append(f"         = {values} + {w.initial[bias]:g} = {i_node.data!r}")
-            lines.append(f"       o = sigmoid(i) = {o_node.data!r}")
+            lines.append(f"         = {_signed_sum(terms)} = {_num(i_node.data)}")
+            lines.append(f"       o = sigmoid(i) = {_num(o_node.data)}")
     return "\n".join(lines)
 
 
+def _signed_sum(terms: list[str]) -> str:
+    """'0.3·2 + -0.4·3' written as '0.3·2 - 0.4·3'."""
+    text = terms[0]
+    for t in terms[1:]:
+        text += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return text
+
+
 def _neuron_params(prefix: str, k: int) -> list[str]:
-    """The names of neuron k's weights (input order) and bias, before the update."""
+    """The names of neuron k's weights (input order) and bias."""
     layer = 0 if prefix == "h" else 1
     weights = sorted(
         (where[2], name)
@@ -82,35 +105,47 @@ def _cost(w: Walkthrough) -> str:
     net = w.network
     lines = ["2. Cost, term by term:  C = sum_j (o_j - expected_j)^2"]
     for k, (o, t, term) in enumerate(zip(net.output, TARGET, w.cost_terms, strict=True)):
-        lines.append(f"   (o{k + 1} - {t})^2 = ({o.data!r} - {t})^2 = {term!r}")
-    lines.append(f"   C = {net.cost.data!r}")
+        lines.append(f"   (o{k + 1} - {t})^2 = ({_num(o.data)} - {t})^2 = {_num(term)}")
+    lines.append(f"   C = {_num(net.cost.data)}")
     return "\n".join(lines)
 
 
 def _last_layer(w: Walkthrough) -> str:
     lines = [
-        "3. Last layer:  dC/dw = di/dw · do/di · dC/do   (and 5. its biases, di/db = 1)",
-        "   each factor is an edge of the recorded graph, its local derivative from the rule table",
+        "3. Last layer:  dC/dw = di/dw · do/di · dC/do",
+        "   di/dw = the input w multiplies (h1 or h2),  do/di = o(1 - o),  dC/do = 2(o - expected)",
+        "   (each factor is an edge of the recorded graph; its value comes from the rule table)",
     ]
-    for name in LAST_LAYER:
-        e = w.explanations[name]
-        lines.append(f"   dC/d{name} = {e.format_path(e.paths[0])}")
-        lines.append(f"   {'':{len(name) + 4}}  = {e.total:.15f}")
+    for name in LAST_WEIGHTS:
+        lines += _single_chain(name, w.explanations[name])
     return "\n".join(lines)
+
+
+def _single_chain(name: str, e: Explanation) -> list[str]:
+    return [
+        f"   dC/d{name} = {e.format_path(e.paths[0])}",
+        f"   {'':{len(name) + 4}}  = {_num(e.total)}",
+    ]
 
 
 def _hidden_layer(w: Walkthrough) -> str:
     lines = [
-        "4. Hidden layer:  dC/dw = di/dw · do/di · (sum over output neurons j: di_j/do · dC/di_j)",
-        "   (and 5. its biases, di/db = 1)",
+        "4. Hidden layer:  dC/dw = di/dw · do/di · (sum over outputs j: di_oj/do · dC/di_oj)",
+        "   di_oj/do is the weight from this neuron to o_j. From the last layer, computed once:",
     ]
-    for name in HIDDEN_LAYER:
+    for k, bias in enumerate(("b3", "b4")):
+        chain = w.explanations[bias].paths[0].factors
+        lines.append(
+            f"   dC/di_o{k + 1} = do{k + 1}/di_o{k + 1} · dC/do{k + 1} = "
+            f"{chain[-2].value:.4f} · {chain[-1].value:.4f} = {w.gradients[bias]:.4f}"
+            f"   (= dC/d{bias}, since di/db = 1)"
+        )
+    for name in HIDDEN_WEIGHTS:
         lines += _hidden_chain(name, w.explanations[name])
     lines += [
-        "   Each dC/di_oj = do_j/di_oj · dC/do_j is the product of the last two factors already",
-        "   computed for the last layer: the hidden layer reuses them instead of recomputing",
-        "   every path to the cost. This reuse (dynamic programming) is what makes",
-        "   backpropagation efficient: one backward sweep gives all 12 gradients.",
+        "   The sum reuses dC/di_o1 and dC/di_o2 instead of following every path to the cost",
+        "   again. This reuse (dynamic programming) is what makes backpropagation efficient:",
+        "   one backward sweep, each node visited once, gives all 12 gradients.",
     ]
     return "\n".join(lines)
 
@@ -121,21 +156,25 @@ def _hidden_chain(name: str, e: Explanation) -> list[str]:
     head_values = " · ".join(f"{f.value:.4f}" for f in prefix)
     names, values = [], []
     for path in e.paths:
-        to_next, *rest = path.factors[len(prefix) :]
-        delta = 1.0
-        for f in rest:
-            delta *= f.value
-        names.append(f"{to_next} · dC/d{to_next.top}")
-        values.append(f"{to_next.value:.4f} · {delta:.4f}")
+        to_output, *rest = path.factors[len(prefix) :]
+        names.append(f"{to_output} · dC/d{to_output.top}")
+        values.append(f"{to_output.value:.4f} · {_product(rest):.4f}")
     pad = " " * (len(name) + 7)
     return [
         f"   dC/d{name} = {head} · ({' + '.join(names)})",
         f"   {pad}= {head_values} · ({' + '.join(values)})",
-        f"   {pad}= {e.total:.15f}",
+        f"   {pad}= {_num(e.total)}",
     ]
 
 
-def _common_prefix(paths: tuple[Path, ...]) -> list:
+def _product(factors: list[Factor]) -> float:
+    result = 1.0
+    for f in factors:
+        result *= f.value
+    return result
+
+
+def _common_prefix(paths: tuple[Path, ...]) -> list[Factor]:
     first = paths[0].factors
     n = 0
     while n < len(first) and all(
@@ -145,84 +184,127 @@ def _common_prefix(paths: tuple[Path, ...]) -> list:
     return list(first[:n])
 
 
+def _biases(w: Walkthrough) -> str:
+    lines = ["5. Biases: the same chains, with di/db = 1 in place of di/dw"]
+    for name in BIASES:
+        e = w.explanations[name]
+        if len(e.paths) == 1:
+            lines += _single_chain(name, e)
+        else:
+            lines += _hidden_chain(name, e)
+    return "\n".join(lines)
+
+
 def _update(w: Walkthrough) -> str:
     net = w.network
-    lines = [f"6. Update, p+ = p - {w.lr} * dC/dp (the article's eq 1), all 12 parameters:"]
-    for name in HIDDEN_LAYER + LAST_LAYER:
-        before = w.initial[name]
+    lines = [f"6. Update, p+ = p - {w.lr} · dC/dp (the article's eq 1), all 12 parameters:"]
+    for name in HIDDEN_WEIGHTS + ["b1", "b2"] + LAST_WEIGHTS + ["b3", "b4"]:
+        g = w.gradients[name]
         lines.append(
-            f"   {name}+ = {before:g} - {w.lr} * ({w.gradients[name]:.15f}) = {w.updated[name]!r}"
+            f"   {name}+ = {w.initial[name]:g} - {w.lr} · ({_num(g)}) = {_num(w.updated[name])}"
         )
-    before = [o.data for o in net.output]
     verdict = "lower" if w.after_cost < net.cost.data else "NOT lower"
     lines += [
         "   Sanity check, the same input through the updated network:",
-        f"   output {_pair(before)} -> {_pair(w.after_output)}   (expected {TARGET})",
-        f"   cost   {net.cost.data!r} -> {w.after_cost!r}   ({verdict})",
+        f"   output {_pair([o.data for o in net.output])} -> {_pair(w.after_output)}",
+        f"          (expected {TARGET})",
+        f"   cost   {_num(net.cost.data)} -> {_num(w.after_cost)}   ({verdict})",
     ]
     if len(w.costs) > 1:
         lines.append(f"   {len(w.costs)} steps, cost after each:")
-        lines += [f"     step {k + 1}: {c!r}" for k, c in enumerate(w.costs)]
+        lines += [f"     step {k + 1}: {_num(c)}" for k, c in enumerate(w.costs)]
     return "\n".join(lines)
 
 
 def _pair(xs: list[float]) -> str:
-    return "[" + ", ".join(f"{x:.15f}" for x in xs) + "]"
+    return "[" + ", ".join(_num(x) for x in xs) + "]"
 
 
-def _published(w: Walkthrough, article: Walkthrough | None) -> str:
-    computed = "computed" if w.convention == "correct" else "computed (article's rule)"
-    header = f"   {'':8}{'published':>22}{computed:>27}"
+def _published(w: Walkthrough, ref: Walkthrough, article: Walkthrough | None) -> str:
+    net = ref.network
+    o1, h1 = net.output[0].data, net.hidden[0].data
+    computed = "computed" if ref.convention == "correct" else "computed (article's rule)"
+    header = f"   {'':15}{'published':>20}{computed:>26}"
     if article is not None:
-        header += f"{'with the article rule':>24}"
+        header += f"{'with the article rule':>23}"
     lines = ["7. Published by the article vs computed", header]
-    rows = [(f"{n}+", PUBLISHED["updated"][n], w.updated[n], _get(article, "u", n)) for n in
-            HIDDEN_LAYER + LAST_LAYER]  # fmt: skip
+    if w.lr != LEARNING_RATE:
+        lines.insert(1, f"   (at the article's learning rate {LEARNING_RATE}, not {w.lr})")
+    pub = PUBLISHED
+    forward_rows = 4  # o_h1, o1, o2, C: right in the article; everything after is derived
+    rows: list[tuple[str, float, float, float | None]] = [
+        ("o_h1", pub["forward"]["hidden"][0], h1,
+         _pick(article, lambda a: a.network.hidden[0].data)),
+        ("o1", pub["forward"]["output"][0], o1,
+         _pick(article, lambda a: a.network.output[0].data)),
+        ("o2", pub["forward"]["output"][1], net.output[1].data,
+         _pick(article, lambda a: a.network.output[1].data)),
+        ("C", pub["cost"], net.cost.data, _pick(article, lambda a: a.network.cost.data)),
+        ("sigma'(i_o1)", pub["sigmoid_derivatives"]["o1"], _sigma_slope(ref, "o"),
+         _pick(article, lambda a: _sigma_slope(a, "o"))),
+        ("sigma'(i_h1)", pub["sigmoid_derivatives"]["h1"], _sigma_slope(ref, "h"),
+         _pick(article, lambda a: _sigma_slope(a, "h"))),
+    ]  # fmt: skip
+    for name in ("w5", "w1"):
+        rows.append((f"dC/d{name}", pub["gradients"][name], ref.gradients[name],
+                     _pick(article, lambda a, n=name: a.gradients[n])))  # fmt: skip
+    for name in HIDDEN_WEIGHTS + ["b1", "b2"] + LAST_WEIGHTS + ["b3", "b4"]:
+        rows.append((f"{name}+", pub["updated"][name], ref.updated[name],
+                     _pick(article, lambda a, n=name: a.updated[n])))  # fmt: skip
     for k in range(2):
-        rows.append(
-            (f"o{k + 1} after", PUBLISHED["after"]["output"][k], w.after_output[k],
-             _get(article, "o", k))
-        )  # fmt: skip
-    rows.append(("C after", PUBLISHED["after"]["cost"], w.after_cost, _get(article, "c", 0)))
+        rows.append((f"o{k + 1} after", pub["after"]["output"][k], ref.after_output[k],
+                     _pick(article, lambda a, k=k: a.after_output[k])))  # fmt: skip
+    rows.append(("C after", pub["after"]["cost"], ref.after_cost,
+                 _pick(article, lambda a: a.after_cost)))  # fmt: skip
     worst = 0.0
-    for label, published, ours, theirs in rows:
-        worst = max(worst, abs(published - ours))
-        line = f"   {label:8}{published:22.15f}{ours:27.15f}"
+    for k, (label, published, ours, theirs) in enumerate(rows):
+        if k >= forward_rows:
+            worst = max(worst, abs(published - ours))
+        line = f"   {label:15}{published:20.15f}{ours:26.15f}"
         if theirs is not None:
-            line += f"{theirs:24.15f}"
+            line += f"{theirs:23.15f}"
         lines.append(line)
-    if w.convention == "correct":
+    article_slope = _floats.sigmoid(o1) * (1.0 - _floats.sigmoid(o1))
+    if ref.convention == "correct":
         lines += [
-            f"   The published updates differ from the chain rule's by up to {worst:.2e}.",
-            "   Cause: the article evaluates the sigmoid's derivative at the neuron's output,",
-            "   sigma(o)(1 - sigma(o)), instead of at its input: sigma'(i) = o(1 - o).",
-            "   For o1: the article uses sigma(o1)(1 - sigma(o1)) = 0.2208 where the chain rule",
-            "   needs o1(1 - o1) = 0.2049. The last column recomputes with the article's rule",
-            "   (autodiff walkthrough --convention article) and reproduces every published number.",
+            "   The forward pass and the cost agree. Every derivative after them differs, by up",
+            f"   to {worst:.2e}. Cause: the article evaluates the sigmoid's derivative at the",
+            "   neuron's output, sigma(o)(1 - sigma(o)), instead of at its input:",
+            "   sigma'(i) = sigma(i)(1 - sigma(i)) = o(1 - o). For o1 it uses",
+            f"   sigma({o1:.4f})(1 - sigma({o1:.4f})) = {article_slope:.4f}, where the chain rule",
+            f"   needs {o1:.4f}·(1 - {o1:.4f}) = {o1 * (1 - o1):.4f}.",
+            f"   A reader's comment under the article questioned dC/dw1 = {READER_DC_DW1}:",
+            "   that was the right value; the author's correction replaced it with the slip.",
         ]
+        if article is not None:
+            lines.append(
+                "   The last column recomputes with the article's rule (autodiff walkthrough\n"
+                "   --convention article) and reproduces every published number."
+            )
     else:
         verdict = "every published number is reproduced" if worst <= 1e-12 else "MISMATCH"
         lines += [
-            f"   Largest difference {worst:.1e}: {verdict}. The article's error: it takes",
-            "   the sigmoid's derivative at the output, sigma(o)(1 - sigma(o)), not at the input,",
-            "   sigma'(i) = o(1 - o).",
+            f"   Largest difference {worst:.1e}: {verdict}.",
+            "   The article's error: it takes the sigmoid's derivative at the output,",
+            "   sigma(o)(1 - sigma(o)), not at the input, sigma'(i) = o(1 - o).",
         ]
     return "\n".join(lines)
 
 
-def _get(article: Walkthrough | None, what: str, key: str | int) -> float | None:
-    if article is None:
-        return None
-    if what == "u":
-        return article.updated[key]
-    if what == "o":
-        return article.after_output[key]
-    return article.after_cost
+def _sigma_slope(w: Walkthrough, layer: str) -> float:
+    """The value the walkthrough's rule used for do/di of neuron 1 in the layer ("h" or "o")."""
+    name = "b3" if layer == "o" else "b1"
+    (path, *_) = w.explanations[name].paths
+    return path.factors[1].value  # di/db · do/di · ...: the second factor
+
+
+def _pick(article: Walkthrough | None, get) -> float | None:  # noqa: ANN001
+    return None if article is None else get(article)
 
 
 def _gradcheck(w: Walkthrough) -> str:
     return (
         "8. Why gradient checking matters: the article's sigmoid rule against central "
         "differences\n   " + w.gradcheck_report.replace("\n", "\n   ") + "\n"
-        "   gradcheck fails: the rule's derivative is not the function's slope."
+        "   gradcheck fails: the rule's derivative is not the function's slope.\n"
     )

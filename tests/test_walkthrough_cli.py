@@ -1,0 +1,76 @@
+"""`autodiff walkthrough` end to end: sections, flags, errors."""
+
+import json
+
+import pytest
+
+from autodiff.cli import main
+
+
+def run(capsys, *args):
+    code = main(["walkthrough", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_walkthrough_prints_the_articles_sections_in_order(capsys):
+    code, out, _ = run(capsys)
+    assert code == 0
+    heads = ["1. Forward", "2. Cost", "3. Last layer", "4. Hidden layer", "5. Biases",
+             "6. Update", "7. Published"]  # fmt: skip
+    positions = [out.index(h) for h in heads]
+    assert positions == sorted(positions)
+    assert "efficient" in out  # the reuse of the last layer's factors is named
+    assert "sigma(o)(1 - sigma(o)), instead of at its input" in out
+    assert "dC/dw5 = di_o1/dw5 · do1/di_o1 · dC/do1 = 0.4134 · 0.2049 · -0.5755" in out
+    assert "(lower)" in out
+
+
+def test_article_convention_reproduces_and_gradcheck_fails(capsys):
+    code, out, _ = run(capsys, "--convention", "article")
+    assert code == 0
+    assert "every published number is reproduced" in out
+    assert "-> False" in out
+
+
+def test_json_output_parses_with_the_documented_keys(capsys):
+    code, out, _ = run(capsys, "--json")
+    data = json.loads(out)
+    assert code == 0
+    for key in ("convention", "forward", "cost", "gradients", "updated", "after", "published"):
+        assert key in data
+    assert data["cost"] == pytest.approx(0.19374977898811957, abs=1e-12)
+
+
+def test_other_learning_rate_still_compares_at_the_articles(capsys):
+    code, out, _ = run(capsys, "--lr", "0.5")
+    assert code == 0
+    assert "learning rate = 0.5" in out
+    assert "(at the article's learning rate 0.1, not 0.5)" in out
+    assert "MISMATCH" not in out
+
+
+@pytest.mark.parametrize("bad", ["-1", "0", "nan", "inf", "abc"])
+def test_bad_learning_rate_is_a_one_line_error(capsys, bad):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["walkthrough", "--lr", bad])
+    assert exit_info.value.code == 2
+    assert "--lr" in capsys.readouterr().err
+
+
+def test_steps_print_a_falling_cost(capsys):
+    code, out, _ = run(capsys, "--steps", "3")
+    assert code == 0
+    costs = [float(line.split(":")[1]) for line in out.splitlines() if "     step " in line]
+    assert len(costs) == 3 and costs[0] > costs[1] > costs[2]
+
+
+def test_render_writes_the_graph_with_the_articles_names(capsys, tmp_path):
+    path = tmp_path / "walk.svg"
+    code, _, _ = run(capsys, "--render", str(path))
+    assert code == 0
+    svg = path.read_text()
+    for name in ["x1", "x2", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"] + [
+        "b1", "b2", "b3", "b4", "h1", "h2", "o1", "o2", "C"
+    ]:  # fmt: skip
+        assert f">{name}</text>" in svg, name
