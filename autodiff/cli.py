@@ -180,7 +180,9 @@ def _run_grad(args: argparse.Namespace) -> int:
         if args.frames:
             index = render_backward_steps(out, args.frames)
             _note("grad", f"wrote the backward pass, step by step: {index}")
-    except (GraphvizError, GraphTooLarge, ValueError, OSError) as error:
+    except GraphTooLarge as error:
+        return _fail("grad", f"{error} (on the command line: autodiff graph ... --max-nodes N)")
+    except (GraphvizError, ValueError, OSError) as error:
         return _fail("grad", error)
     return 0
 
@@ -273,7 +275,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 def _run_train(args: argparse.Namespace) -> int:
     import nn
-    from nn.plot import MissingMatplotlib, decision_boundary
+    from nn.plot import PLOT_FORMATS, MissingMatplotlib, decision_boundary
 
     try:
         hidden = _parse_widths(args.hidden)
@@ -292,9 +294,13 @@ def _run_train(args: argparse.Namespace) -> int:
             folder = os.path.dirname(os.path.abspath(plot_path))
             if not os.path.isdir(folder):
                 raise ValueError(f"cannot write the plot to {plot_path}: no folder {folder}")
+            if os.path.isdir(plot_path):
+                raise ValueError(f"--plot {plot_path} is a folder; give a file name like b.png")
+            ext = os.path.splitext(plot_path)[1].lower().lstrip(".")
+            if ext not in PLOT_FORMATS:
+                raise ValueError(f"--plot {plot_path} should end in .png, .svg or .pdf")
     except ValueError as e:
-        print(f"autodiff train: {e}", file=sys.stderr)
-        return 2
+        return _fail("train", e)
 
     make = {"moons": nn.make_moons, "circles": nn.make_circles, "xor": nn.make_xor}[args.dataset]
     X, y = make(args.samples, noise=_TRAIN_NOISE[args.dataset], seed=args.seed)
@@ -329,9 +335,8 @@ def _run_train(args: argparse.Namespace) -> int:
     except MissingMatplotlib as e:
         print(f"no plot: {e}", file=sys.stderr)
         return 0
-    except OSError as e:
-        print(f"autodiff train: cannot write the plot to {plot_path}: {e}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as e:
+        return _fail("train", f"cannot write the plot to {plot_path}: {e}")
     print(f"decision boundary saved to {plot_path}")
     return 0
 

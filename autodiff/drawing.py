@@ -17,6 +17,7 @@ import html
 import math
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import warnings
@@ -144,6 +145,12 @@ def _write_graph(source: str, fmt: str, path: Path) -> None:
                 _missing_dot(path, saved, fmt, f"was not written ({error})"), saved
             ) from None
         message = done.stderr.decode("utf-8", errors="replace").strip()
+        if done.returncode < 0:  # killed by a signal: dot itself crashed
+            raise GraphvizError(
+                f"Graphviz's dot crashed ({_signal_name(-done.returncode)}) while laying out "
+                f"{path.name}; dense graphs (one Value used by many ops) can do this: "
+                "draw a smaller expression or save the .dot file and try another layout"
+            )
         if done.returncode != 0:
             first = message.splitlines()[0] if message else "no message"
             raise GraphvizError(f"Graphviz's dot failed (exit {done.returncode}): {first}")
@@ -153,6 +160,13 @@ def _write_graph(source: str, fmt: str, path: Path) -> None:
             os.unlink(temporary)
     if message:
         warnings.warn(f"Graphviz's dot: {message}", RuntimeWarning, stacklevel=3)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _missing_dot(path: Path, saved: Path, fmt: str, consequence: str) -> str:

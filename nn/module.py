@@ -100,7 +100,7 @@ class Module:
         with open(path, encoding="utf-8") as f:
             try:
                 document = json.load(f)
-            except json.JSONDecodeError as e:
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
                 raise ValueError(f"{path} is not a saved model: invalid JSON ({e})") from None
         if (
             not isinstance(document, dict)
@@ -115,7 +115,7 @@ class Module:
             )
         try:
             self.load_state_dict(document["parameters"])
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise ValueError(f"{path}: {e}") from None
         return self
 
@@ -133,6 +133,9 @@ def _walk(obj: Any, path: str) -> Iterator[tuple[str, Value]]:
     elif isinstance(obj, (list, tuple)):
         for i, item in enumerate(obj):
             yield from _walk(item, f"{path}.{i}" if path else str(i))
+    elif isinstance(obj, Mapping):
+        for key, item in obj.items():
+            yield from _walk(item, f"{path}.{key}" if path else str(key))
     # anything else (numbers, strings, callables) holds no parameters
 
 

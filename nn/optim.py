@@ -120,6 +120,10 @@ def _grad(p: Value) -> float:
 def _checked_params(params: Iterable[Value]) -> list[Value]:
     if isinstance(params, Value):
         raise TypeError("optimizer expected an iterable of parameters, got a single Value")
+    if hasattr(params, "parameters") and callable(params.parameters):
+        raise TypeError(
+            f"optimizer expected parameters, got a {type(params).__name__}: pass model.parameters()"
+        )
     params = list(params)
     if not params:
         raise ValueError("optimizer got an empty parameter list")

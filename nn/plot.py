@@ -20,6 +20,9 @@ class MissingMatplotlib(ImportError):
     """matplotlib is needed for this and is not installed."""
 
 
+PLOT_FORMATS = ("png", "svg", "pdf")
+
+
 def decision_boundary(
     model: Model,
     X: Sequence[Sequence[float]],
@@ -65,7 +68,18 @@ def decision_boundary(
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(os.fspath(path), dpi=100)
+    fig.savefig(os.fspath(path), dpi=100, format=_format(path))
+
+
+def _format(path: str | os.PathLike[str]) -> str:
+    """The image format named by the path's extension: png, svg or pdf."""
+    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    if ext not in PLOT_FORMATS:
+        raise ValueError(
+            f"plot path {os.fspath(path)!r} should end in one of "
+            f"{', '.join('.' + f for f in PLOT_FORMATS)}"
+        )
+    return ext
 
 
 def _span(values: list[float], n: int) -> list[float]:

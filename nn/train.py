@@ -10,6 +10,7 @@ index of the largest; its label is a class index (or a one-hot list).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ def fit(
         _check_data(validation[0], validation[1], "fit validation")
     if threshold is None:
         threshold = default_threshold(model)
+    _check_loss_accepts(model, X, y, loss)
     size = n if batch_size is None else min(batch_size, n)
     shuffler: Any = random if rng is None else rng
 
@@ -86,7 +88,7 @@ def fit(
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
     for epoch in bar:
         if lr_schedule is not None:
-            optimizer.lr = lr_schedule(epoch)
+            optimizer.lr = _scheduled_lr(lr_schedule, epoch)
         order = list(range(n))
         if size < n:
             shuffler.shuffle(order)
@@ -108,6 +110,20 @@ def fit(
         bar.set_postfix(shown)
     bar.close()
     return history
+
+
+def _check_loss_accepts(model: Model, X: Sequence[Any], y: Sequence[Any], loss: Loss) -> None:
+    """One forward pass over every sample, recording nothing: a bad target (a label the
+    loss refuses, a wrong shape) fails here, before any parameter changes."""
+    with no_grad():
+        loss([model(x) for x in X], list(y))
+
+
+def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
+    lr = schedule(epoch)
+    if isinstance(lr, bool) or not isinstance(lr, Real) or not (0 <= lr < math.inf):
+        raise ValueError(f"lr_schedule({epoch}) expected a number >= 0, got {lr!r}")
+    return float(lr)
 
 
 def _step(
