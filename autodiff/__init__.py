@@ -7,9 +7,9 @@ y.backward()
 x.grad  # dy/dx
 """
 
+from autodiff.chain_rule import ChainPath, Edge, Explanation, Factor, explain
 from autodiff.drawing import GraphTooLarge, GraphvizError, GraphvizNotFound, draw_dot, render
 from autodiff.engine import backward, gradients, topological_order, zero_grad
-from autodiff.explain import Explanation, explain
 from autodiff.expr import ExpressionError, evaluate_expression, parse_expression
 from autodiff.frames import render_backward_steps
 from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
@@ -19,6 +19,9 @@ from autodiff.rules import Rule
 from autodiff.value import Value, apply
 
 __all__ = [
+    "ChainPath",
+    "Edge",
+    "Factor",
     "Explanation",
     "ExpressionError",
     "GradcheckError",

@@ -7,8 +7,7 @@ computes by hand, then compare with what the article published.
 Run:  python examples/article_walkthrough.py
 """
 
-from autodiff import Value, gradcheck
-from autodiff.explain import explain
+from autodiff import Value, explain, gradcheck
 from nn import MLP, SGD
 from nn.article import article_sigmoid
 from nn.losses import quadratic

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autodiff import Rule, Value, gradcheck, topological_order
+from autodiff import Explanation, Rule, Value, explain, gradcheck, topological_order
 from autodiff import floats as _floats
 from autodiff import rules as _rules
-from autodiff.explain import Explanation, explain
 from nn.layers import MLP
 from nn.losses import quadratic
 from nn.optim import SGD

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from autodiff import ChainPath, Explanation, Factor
 from autodiff import floats as _floats
-from autodiff.explain import Explanation, Factor, Path
 from nn.article import (
     INPUT,
     LEARNING_RATE,
@@ -174,7 +174,7 @@ def _product(factors: list[Factor]) -> float:
     return result
 
 
-def _common_prefix(paths: tuple[Path, ...]) -> list[Factor]:
+def _common_prefix(paths: tuple[ChainPath, ...]) -> list[Factor]:
     first = paths[0].factors
     n = 0
     while n < len(first) and all(

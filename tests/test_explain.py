@@ -4,8 +4,7 @@ import math
 
 import pytest
 
-from autodiff import Value
-from autodiff.explain import explain
+from autodiff import Value, explain
 
 
 def test_reused_node_gives_one_path_per_use():

@@ -45,7 +45,7 @@ class Factor:
 
 
 @dataclass(frozen=True)
-class Path:
+class ChainPath:
     """One route from wrt to root; its contribution is the product of its edges."""
 
     edges: tuple[Edge, ...]
@@ -62,14 +62,14 @@ class Explanation:
 
     root_name: str
     wrt_name: str
-    paths: tuple[Path, ...]
+    paths: tuple[ChainPath, ...]
     precision: int = field(default=4, compare=False)
 
     @property
     def total(self) -> float:
         return math.fsum(p.product for p in self.paths)
 
-    def format_path(self, path: Path, precision: int | None = None) -> str:
+    def format_path(self, path: ChainPath, precision: int | None = None) -> str:
         """'di/dw5 · do/di · dC/do = 0.4134 · 0.2049 · -0.5755 = -0.0488'."""
         p = self.precision if precision is None else precision
         if not path.factors:
@@ -120,7 +120,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 64, precision: int = 4) ->
             for i, v in enumerate(node._prev):
                 if v in reaches:
                     consumers.setdefault(v, []).append((node, i))
-    paths = [Path(edges, _group(edges, wrt, root)) for edges in _walk(wrt, root, consumers)]
+    paths = [ChainPath(edges, _group(edges, wrt, root)) for edges in _walk(wrt, root, consumers)]
     paths.sort(key=lambda path: [str(f) for f in path.factors])  # o1 before o2: reads naturally
     return Explanation(_name(root, "root"), _name(wrt, "wrt"), tuple(paths), precision)
 
