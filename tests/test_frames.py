@@ -6,6 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from graphs import micrograd_neuron
 
 from autodiff import (
     GraphTooLarge,
@@ -17,18 +18,6 @@ from autodiff import (
 
 SVG = "{http://www.w3.org/2000/svg}"
 HIGHLIGHT = "#fde047"
-
-
-def neuron():
-    """o = tanh(x1*w1 + x2*w2 + b): 10 Values."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
 
 def nodes(svg_path):
@@ -59,7 +48,7 @@ def readable_grads(svg_path):
 @pytest.fixture(scope="module")
 def neuron_frames(tmp_path_factory):
     out = tmp_path_factory.mktemp("frames")
-    root = neuron()
+    root = micrograd_neuron()
     index = render_backward_steps(root, out)
     return root, out, index
 
@@ -108,7 +97,7 @@ def test_all_frames_share_one_layout(neuron_frames):
 
 
 def test_frames_do_not_touch_grad(tmp_path):
-    root = neuron()
+    root = micrograd_neuron()
     render_backward_steps(root, tmp_path)
     assert all(v.grad == 0.0 for v in topological_order(root))
 
@@ -165,6 +154,6 @@ def test_missing_dot_saves_the_frames_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     out = tmp_path / "frames"
     with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
-        render_backward_steps(neuron(), out)
+        render_backward_steps(micrograd_neuron(), out)
     assert len(list(out.glob("step_*.dot"))) == 11
     assert not (out / "index.html").exists()

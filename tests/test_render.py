@@ -10,6 +10,7 @@ from pathlib import Path
 
 import graphviz
 import pytest
+from graphs import micrograd_neuron
 
 from autodiff import (
     GraphTooLarge,
@@ -23,18 +24,6 @@ from autodiff import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def micrograd_neuron():
-    """The article's neuron: o = tanh(x1*w1 + x2*w2 + b), b chosen so that n = 0.8814."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
 
 def node_lines(source):
