@@ -28,6 +28,7 @@ from typing import Any
 import graphviz
 
 from autodiff.engine import topological_order
+from autodiff.higher import is_derivative
 from autodiff.value import Value
 
 DEFAULT_MAX_NODES = 2000
@@ -343,7 +344,7 @@ def _local_derivatives(v: Value) -> tuple[Any, ...]:
 
 
 def _is_gradient_node(v: Value) -> bool:
-    return v.label.startswith("d") and "/d" in v.label
+    return is_derivative(v)
 
 
 def _plain(x: Any) -> float:

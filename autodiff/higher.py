@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import inspect
 import reprlib
+import weakref
 from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
@@ -165,20 +166,32 @@ def _labelled_gradients(
 ) -> list[Value]:
     """d out/d w for each w, as Values labelled like "df/dx" for graph renderers."""
     if not isinstance(out, Value):
-        return [Value(0.0, label=label) for label in labels]
+        return [_labelled(0.0, label) for label in labels]
     seed = Value(1.0, label=f"d{name}/d{name}")
+    _derivatives.add(seed)
     grads = gradients(out, wrt, seed, create_graph=True)
     return [_labelled(g, label) for g, label in zip(grads, labels, strict=True)]
+
+
+# The Values grad/hessian/hvp returned as derivatives, so renderers can mark them
+# (held weakly: being drawn as a gradient must not keep a graph alive).
+_derivatives: weakref.WeakSet[Value] = weakref.WeakSet()
+
+
+def is_derivative(v: Value) -> bool:
+    """True for a Value that grad, hessian or hvp returned (or seeded) as a derivative."""
+    return v in _derivatives
 
 
 def _labelled(g: Any, label: str) -> Value:
     """g as a Value carrying ``label`` (never relabelling a node someone else named)."""
     if not isinstance(g, Value):
-        return Value(g, label=label)  # no path from the root to this input
-    if g.label:  # shared with another derivative (e.g. d(x+y)/dx is d(x+y)/dy)
+        g = Value(g, label=label)  # no path from the root to this input
+    elif g.label:  # shared with another derivative (e.g. d(x+y)/dx is d(x+y)/dy)
         with enable_grad():
             g = _ARGUMENT(g)
     g.label = label
+    _derivatives.add(g)
     return g
 
 

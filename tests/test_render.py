@@ -123,12 +123,20 @@ def test_gradients_that_are_values_are_shown_by_their_data():
 
 
 def test_gradient_nodes_are_styled_apart():
+    from autodiff import grad
+
     x = Value(1.0, label="x")
-    g = x * 2.0
-    g.label = "dy/dx"
+    g = grad(lambda v: v * v * 2.0)(x)  # a derivative returned by grad: labelled d<lambda>/dv
     source = draw_dot(g).source
-    assert 'STYLE="dashed"' in box_of(source, "dy/dx")
-    assert 'STYLE="dashed"' not in box_of(source, "x")
+    assert 'STYLE="dashed"' in box_of(source, g.label)
+    x_boxes = [line for line in node_lines(source) if "<B>x</B>" in line]
+    assert x_boxes and all('STYLE="dashed"' not in line for line in x_boxes)
+
+
+def test_a_user_label_that_looks_like_a_derivative_is_not_styled_as_one():
+    v = Value(3.0, label="dist/dt")
+    source = draw_dot(v * 2.0).source
+    assert 'STYLE="dashed"' not in box_of(source, "dist/dt")
 
 
 def test_numbers_too_small_or_large_for_fixed_decimals_use_exponents():
