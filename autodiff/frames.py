@@ -192,11 +192,11 @@ figcaption { margin-top: 0.8em; max-width: 60em; line-height: 1.4; }
 <body>
 <h1>The backward pass, step by step</h1>
 <nav>
-<button id="first" title="Home">&#x23EE; First</button>
+<button id="first" title="Home">&laquo; First</button>
 <button id="prev" title="Left arrow">&#x25C0; Back</button>
 <span id="counter">1 / {COUNT}</span>
 <button id="next" title="Right arrow">Next &#x25B6;</button>
-<button id="last" title="End">Last &#x23ED;</button>
+<button id="last" title="End">Last &raquo;</button>
 </nav>
 <p class="legend">
 <span class="swatch" style="background:#dbeafe"></span> inputs and parameters (leaves)
