@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autodiff import Explanation, Rule, Value, explain, gradcheck, topological_order
+from autodiff import (
+    Explanation,
+    Rule,
+    Value,
+    explain,
+    gradcheck,
+    numeric_gradient,
+    topological_order,
+)
 from autodiff import floats as _floats
 from autodiff import rules as _rules
 from nn.layers import MLP
@@ -193,20 +201,17 @@ def walkthrough(
 def _gradcheck_report(net: Network) -> str:
     """Run gradcheck on the article's sigmoid where the article used it (i_o1)."""
     i = net.output_in[0].data
+    o = net.output[0].data
     passed = gradcheck(lambda v: article_sigmoid(v), [i], raise_exception=False)
-    s = _floats.sigmoid(i)
-    article = _article_sigmoid_derivative(i, s)[0]
+    article = article_sigmoid.derivatives(i, o)[0]
+    numeric = numeric_gradient(lambda v: v.sigmoid(), [i], 0)
+    correct = _rules.SIGMOID.derivatives(i, o)[0]  # the rule table's o(1 - o)
     return (
         f"gradcheck(article_sigmoid, [{i:.6f}]) -> {passed}\n"
         f"  analytic (the article's rule): sigma(o)(1 - sigma(o)) = {article:.12f}\n"
-        f"  numeric (central difference):  (sigma(i+e) - sigma(i-e)) / 2e = "
-        f"{_central(i):.12f}\n"
-        f"  the chain rule's sigma'(i) = o(1 - o) = {s * (1 - s):.12f}"
+        f"  numeric (central difference):  (sigma(i+e) - sigma(i-e)) / 2e = {numeric:.12f}\n"
+        f"  the chain rule's sigma'(i) = o(1 - o) = {correct:.12f}"
     )
-
-
-def _central(x: float, eps: float = 1e-6) -> float:
-    return (_floats.sigmoid(x + eps) - _floats.sigmoid(x - eps)) / (2 * eps)
 
 
 def to_json(w: Walkthrough) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autodiff import ChainPath, Explanation, Factor
-from autodiff import floats as _floats
+from autodiff.rules import SIGMOID
 from nn.article import (
     INPUT,
     LEARNING_RATE,
@@ -12,6 +12,7 @@ from nn.article import (
     READER_DC_DW1,
     TARGET,
     Walkthrough,
+    article_sigmoid,
 )
 
 RULE = "=" * 78
@@ -264,7 +265,9 @@ def _published(w: Walkthrough, ref: Walkthrough, article: Walkthrough | None) ->
         if theirs is not None:
             line += f"{theirs:23.15f}"
         lines.append(line)
-    article_slope = _floats.sigmoid(o1) * (1.0 - _floats.sigmoid(o1))
+    i_o1 = net.output_in[0].data
+    article_slope = article_sigmoid.derivatives(i_o1, o1)[0]
+    chain_slope = SIGMOID.derivatives(i_o1, o1)[0]
     if ref.convention == "correct":
         lines += [
             "   The forward pass and the cost agree. Every derivative after them differs, by up",
@@ -272,7 +275,7 @@ def _published(w: Walkthrough, ref: Walkthrough, article: Walkthrough | None) ->
             "   neuron's output, sigma(o)(1 - sigma(o)), instead of at its input:",
             "   sigma'(i) = sigma(i)(1 - sigma(i)) = o(1 - o). For o1 it uses",
             f"   sigma({o1:.4f})(1 - sigma({o1:.4f})) = {article_slope:.4f}, where the chain rule",
-            f"   needs {o1:.4f}·(1 - {o1:.4f}) = {o1 * (1 - o1):.4f}.",
+            f"   needs {o1:.4f}·(1 - {o1:.4f}) = {chain_slope:.4f}.",
             f"   A reader's comment under the article questioned dC/dw1 = {READER_DC_DW1}:",
             "   that was the right value; the author's correction replaced it with the slip.",
         ]
