@@ -7,16 +7,23 @@ y.backward()
 x.grad  # dy/dx
 """
 
-from autodiff.chain_rule import ChainPath, Edge, Explanation, Factor, explain
-from autodiff.drawing import GraphTooLarge, GraphvizError, GraphvizNotFound, draw_dot, render
-from autodiff.engine import backward, gradients, topological_order, zero_grad
-from autodiff.expr import ExpressionError, evaluate_expression, parse_expression
-from autodiff.frames import render_backward_steps
-from autodiff.gradcheck import GradcheckError, gradcheck, numeric_gradient
-from autodiff.higher import grad, hessian, hvp
-from autodiff.modes import detect_anomaly, enable_grad, no_grad
-from autodiff.rules import Rule
-from autodiff.value import Value, apply
+from autodiff.core import floats, rules
+from autodiff.core.engine import backward, gradients, topological_order, zero_grad
+from autodiff.core.higher import grad, hessian, hvp
+from autodiff.core.modes import detect_anomaly, enable_grad, no_grad
+from autodiff.core.rules import Rule
+from autodiff.core.value import Value, apply
+from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_expression
+from autodiff.readers.chain_rule import ChainPath, Edge, Explanation, Factor, explain
+from autodiff.readers.drawing import (
+    GraphTooLarge,
+    GraphvizError,
+    GraphvizNotFound,
+    draw_dot,
+    render,
+)
+from autodiff.readers.frames import render_backward_steps
+from autodiff.readers.gradcheck import GradcheckError, gradcheck, numeric_gradient
 
 __all__ = [
     "ChainPath",
@@ -35,6 +42,7 @@ __all__ = [
     "detect_anomaly",
     "draw_dot",
     "enable_grad",
+    "floats",
     "explain",
     "evaluate_expression",
     "gradcheck",
@@ -47,6 +55,7 @@ __all__ = [
     "parse_expression",
     "render",
     "render_backward_steps",
+    "rules",
     "topological_order",
     "zero_grad",
 ]

@@ -1,5 +1,5 @@
 """`python -m autodiff ...` runs the command-line front end."""
 
-from autodiff.cli import main
+from autodiff.frontend.cli import main
 
 raise SystemExit(main())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autodiff import ChainPath, Explanation, Factor
-from autodiff.rules import SIGMOID
+from autodiff.core.rules import SIGMOID
 from nn.article import (
     INPUT,
     LEARNING_RATE,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autodiff.cli import main
+from autodiff.frontend.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

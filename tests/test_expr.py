@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autodiff import ExpressionError, evaluate_expression, parse_expression
-from autodiff.expr import MAX_LENGTH, parse_bindings, variable_names
+from autodiff.frontend.expr import MAX_LENGTH, parse_bindings, variable_names
 
 
 def grads(expression, **values):

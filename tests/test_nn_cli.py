@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from autodiff.cli import main
+from autodiff.frontend.cli import main
 
 SMALL = ["--epochs", "2", "--samples", "40", "--hidden", "4", "--no-progress"]
 

@@ -3,7 +3,7 @@
 import pytest
 
 import nn
-from autodiff.cli import main
+from autodiff.frontend.cli import main
 from nn.module import Module
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from autodiff.cli import main
+from autodiff.frontend.cli import main
 
 
 def run(capsys, *args):

@@ -12,7 +12,7 @@ which works on floats *and* on Values. On floats they give the fast first-order
 backward pass; on Values they build a graph of the gradient itself, which is how
 second and higher derivatives are taken (``create_graph=True``).
 
-The engine (``autodiff.engine``) reads this table and never names an op.
+The engine (``autodiff.core.engine``) reads this table and never names an op.
 To add an op: one ``Rule`` here (or in your own code, see ``Rule``), one method on
 ``Value`` if it should be one, and one test.
 """
@@ -26,10 +26,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from autodiff import floats
+from autodiff.core import floats
 
 if TYPE_CHECKING:
-    from autodiff.value import Value
+    from autodiff.core.value import Value
 
 Number = (int, float)
 
@@ -75,7 +75,7 @@ class Rule:
         self.arity = arity
 
     def __call__(self, *inputs: Value | float) -> Value:
-        from autodiff.value import apply  # value.py imports this module
+        from autodiff.core.value import apply  # value.py imports this module
 
         return apply(self, *inputs)
 
@@ -94,7 +94,7 @@ def _count_parameters(forward: Callable[..., float], name: str) -> int:
 
 
 # The vocabulary derivatives are written in: each works on floats (never raising,
-# see autodiff.floats) and on Values (recording graph nodes).
+# see autodiff.core.floats) and on Values (recording graph nodes).
 
 
 def _is_number(x: object) -> bool:

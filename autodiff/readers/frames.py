@@ -22,7 +22,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from autodiff.drawing import (
+from autodiff.core.engine import gradients
+from autodiff.core.value import Value
+from autodiff.readers.drawing import (
     GraphvizNotFound,
     _build,
     _check_options,
@@ -33,8 +35,6 @@ from autodiff.drawing import (
     _write_graph,
     _write_text,
 )
-from autodiff.engine import gradients
-from autodiff.value import Value
 
 DEFAULT_MAX_FRAME_NODES = 60
 """Larger graphs are refused: N frames of N nodes each grow as N squared (60 values

@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from autodiff.engine import topological_order
-from autodiff.value import Value
+from autodiff.core.engine import topological_order
+from autodiff.core.value import Value
 
 
 @dataclass(frozen=True)

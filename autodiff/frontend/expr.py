@@ -22,7 +22,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from autodiff.value import Value
+from autodiff.core.value import Value
 
 MAX_LENGTH = 10_000
 """Longest expression accepted, in characters."""

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from autodiff.drawing import RANKDIRS, GraphTooLarge, GraphvizError, render
-from autodiff.expr import ExpressionError, evaluate_expression, parse_bindings
-from autodiff.frames import render_backward_steps
-from autodiff.value import Value
+from autodiff.core.value import Value
+from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_bindings
+from autodiff.readers.drawing import RANKDIRS, GraphTooLarge, GraphvizError, render
+from autodiff.readers.frames import render_backward_steps
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,9 +27,9 @@ from typing import Any
 
 import graphviz
 
-from autodiff.engine import topological_order
-from autodiff.higher import is_derivative
-from autodiff.value import Value
+from autodiff.core.engine import topological_order
+from autodiff.core.higher import is_derivative
+from autodiff.core.value import Value
 
 DEFAULT_MAX_NODES = 2000
 """Graphs with more Values than this are refused: ``dot`` would take minutes."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from autodiff.engine import gradients
-from autodiff.value import Value, _to_float
+from autodiff.core.engine import gradients
+from autodiff.core.value import Value, _to_float
 
 
 class GradcheckError(AssertionError):

@@ -26,10 +26,10 @@ from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
 
-from autodiff.engine import gradients
-from autodiff.modes import enable_grad
-from autodiff.rules import Rule
-from autodiff.value import Value
+from autodiff.core.engine import gradients
+from autodiff.core.modes import enable_grad
+from autodiff.core.rules import Rule
+from autodiff.core.value import Value
 
 # Each differentiated argument enters f through its own identity node, so
 # d f/d(argument i) is a partial derivative even when the caller passes the same

@@ -1,5 +1,5 @@
 """Graph traversal and the backward pass. No op is named here: every local
-derivative comes from the op's Rule (see ``autodiff.rules``)."""
+derivative comes from the op's Rule (see ``autodiff.core.rules``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from autodiff.modes import _recording_derivatives, state
-from autodiff.value import Value, _to_float
+from autodiff.core.modes import _recording_derivatives, state
+from autodiff.core.value import Value, _to_float
 
 
 def topological_order(root: Value) -> list[Value]:

@@ -7,8 +7,8 @@ import reprlib
 from numbers import Real
 from typing import Any, Union
 
-from autodiff import rules
-from autodiff.modes import state
+from autodiff.core import rules
+from autodiff.core.modes import state
 
 Operand = Union["Value", int, float]
 
@@ -154,7 +154,7 @@ class Value:
         ``create_graph=True`` the gradients are Values with a graph of their own,
         so they can be differentiated again.
         """
-        from autodiff.engine import backward
+        from autodiff.core.engine import backward
 
         backward(self, gradient, create_graph)
 
