@@ -392,7 +392,8 @@ def _box(
         else:
             cells.append(f"<TD>{text}</TD>")
     style = ' STYLE="dashed"' if _is_gradient_node(v) else ""
-    rows = "".join(f"<TR>{cell}</TR>" for cell in cells) if stacked else f"<TR>{''.join(cells)}</TR>"
+    row = "</TR><TR>" if stacked else ""
+    rows = f"<TR>{row.join(cells)}</TR>"
     return (
         f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
         f'BGCOLOR="{fill}"{style}>{rows}</TABLE>>'
