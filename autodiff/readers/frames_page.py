@@ -260,9 +260,8 @@ Zoom: + &minus; (Ctrl+wheel, pinch), F fits.
     var w = view.clientWidth, h = view.clientHeight;
     if (x0 < left + margin || x1 > left + w - margin) { left = (x0 + x1 - w) / 2; }
     if (y0 < top + margin || y1 > top + h - margin) { top = (y0 + y1 - h) / 2; }
-    if (left !== view.scrollLeft || top !== view.scrollTop) {
-      view.scrollTo({ left: left, top: top, behavior: smooth ? "smooth" : "auto" });
-    }
+    // scrolling even when it stays put stops an earlier step's scroll still under way
+    view.scrollTo({ left: left, top: top, behavior: smooth ? "smooth" : "auto" });
   }
 
   function show(k, smooth) {
@@ -317,7 +316,8 @@ Zoom: + &minus; (Ctrl+wheel, pinch), F fits.
     if (!e.ctrlKey && !e.metaKey) { return; }
     e.preventDefault();
     var r = view.getBoundingClientRect();
-    zoomBy(Math.exp(-e.deltaY / 300), e.clientX - r.left, e.clientY - r.top);
+    var dy = e.deltaMode === 1 ? 33 * e.deltaY : e.deltaY;  // lines (Firefox) as pixels
+    zoomBy(Math.exp(-dy / 400), e.clientX - r.left, e.clientY - r.top);
   }, { passive: false });
 
   // one pointer drags the graph; two (a touch screen's pinch) zoom it
