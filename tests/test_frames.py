@@ -254,3 +254,21 @@ def test_missing_dot_saves_the_frames_sources(tmp_path, monkeypatch):
         render_backward_steps(micrograd_neuron(), out)
     assert len(list(out.glob("step_*.dot"))) == 11
     assert not (out / "index.html").exists()
+
+
+def test_bad_groups_are_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "frames"
+    with pytest.raises(ValueError, match="group 'g' lists a Value with data 1.0, which is not"):
+        render_backward_steps(micrograd_neuron(), out, groups={"g": [Value(1.0)]})
+    assert not out.exists()
+
+
+def test_grouped_frames_draw_each_group_as_a_labelled_cluster(tmp_path):
+    root = micrograd_neuron()
+    n = root._prev[0]
+    render_backward_steps(root, tmp_path, groups={"neuron": [n, root]})
+    for k in (0, 5, 10):
+        svg = ET.fromstring((tmp_path / f"step_{k:03d}.svg").read_bytes())
+        cluster = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "cluster"]
+        assert len(cluster) == 1
+        assert [t.text for t in cluster[0].iter(f"{SVG}text")] == ["neuron"]
