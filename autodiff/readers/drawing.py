@@ -264,7 +264,7 @@ def _build(
         node_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "11"},
         edge_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "9", "arrowsize": "0.7"},
     )
-    ids = {v: f"v{i}" for i, v in enumerate(order)}
+    ids = _node_ids(order)
     clusters = _clusters(graph, order, groups or {})
     grad_of = (lambda v: v.grad) if grads is None else grads.get
     scale = _largest(grad_of(v) for v in order if visible is None or v in visible)
@@ -311,6 +311,11 @@ def _build(
     for cluster in dict.fromkeys(clusters.values()):  # each once, in the groups' order
         graph.subgraph(cluster)
     return graph
+
+
+def _node_ids(order: list[Value]) -> dict[Value, str]:
+    """Each Value's DOT node name ("v3"; its op is "v3op"), from its place in ``order``."""
+    return {v: f"v{i}" for i, v in enumerate(order)}
 
 
 def _clusters(

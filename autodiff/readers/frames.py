@@ -28,6 +28,7 @@ from autodiff.readers.drawing import (
     _build,
     _check_options,
     _local_derivatives,
+    _node_ids,
     _not_found_message,
     _number,
     _values,
@@ -101,7 +102,7 @@ def render_backward_steps(
     for old in out.iterdir():
         if _FRAME.match(old.name) and old.name not in names:
             old.unlink()
-    ids = {v: f"v{i}" for i, v in enumerate(order)}  # _build's node names
+    ids = _node_ids(order)
     frames = []
     for k, (name, source) in enumerate(sources):
         path = out / f"{name}.svg"
