@@ -242,3 +242,20 @@ def to_json(w: Walkthrough) -> dict:
 def graph_nodes(w: Walkthrough) -> list[Value]:
     """Every node of the walkthrough's graph (after backward), inputs first."""
     return topological_order(w.network.cost)
+
+
+def graph_groups(net: Network) -> dict[str, list[Value]]:
+    """The graph's Values grouped as the article draws the network, for ``draw_dot(groups=)``.
+
+    "inputs" holds x1 and x2; each neuron (h1, h2, o1, o2) holds its weights, bias, the
+    products and sums of its input i and its output; "cost" holds the rest (targets,
+    differences, squares, C). Inputs come left of the hidden neurons, cost right of o1, o2.
+    """
+    groups = {"inputs": list(net.inputs)}
+    claimed = set(net.inputs)
+    neurons = [*net.hidden, *net.output, net.cost]
+    for name, node in zip(["h1", "h2", "o1", "o2", "cost"], neurons, strict=True):
+        members = [v for v in topological_order(node) if v not in claimed]
+        claimed.update(members)
+        groups[name] = members
+    return groups

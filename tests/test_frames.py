@@ -115,16 +115,113 @@ def test_index_embeds_every_frame_and_steps_with_buttons_and_keys(neuron_frames)
     assert not re.search(r'(src|href)="(?!data:)', page)
 
 
+def captions_of(page):
+    """[(head, text)] of every caption on the page, unescaped."""
+    found = re.findall(r'<p class="caption"[^>]*><b class="head">(.*?)</b>: (.*?)</p>', page)
+    return [(html.unescape(head), html.unescape(text)) for head, text in found]
+
+
 def test_captions_write_out_the_chain_rule(tmp_path):
     x = Value(3.0, label="x")
     y = x * x + x  # dy/dx = 2x + 1 = 7
     y.label = "y"
     page = render_backward_steps(y, tmp_path).read_text("utf-8")
-    captions = [html.unescape(c) for c in re.findall(r"<figcaption>(.*?)</figcaption>", page)]
+    captions = [text for _, text in captions_of(page)]
     assert len(captions) == 4  # forward, y, x*x, x
     assert "seed: grad = 1.0000" in captions[1]
     # in the order backward reaches them: + once (local 1), then x*x twice (local x = 3 each)
     assert "grad = 1.0000 × 1.0000 + 1.0000 × 3.0000 + 1.0000 × 3.0000 = 7.0000" in captions[3]
+
+
+def test_counter_caption_file_and_fragment_share_one_numbering(neuron_frames):
+    _, out, index = neuron_frames
+    page = index.read_text(encoding="utf-8")
+    # frames 0 (the forward pass) to 10 (the 10th Value visited): step_00k.svg is "Step k of 10"
+    heads = [head for head, _ in captions_of(page)]
+    assert heads == [f"Step {k} of 10" for k in range(11)]
+    names = re.findall(r'<img class="frame" alt="([^"]+)"', page)
+    assert names == [f"step_{k:03d}.svg" for k in range(11)]
+    assert re.search(r'<span id="counter"[^>]*>Step 0 of 10</span>', page)
+    # the counter shows the caption's head, never a numbering of its own
+    assert 'counter.textContent = captions[current].querySelector(".head").textContent' in page
+    assert '" / "' not in page and "current + 1) +" not in page
+    assert '"#step=" + current' in page and "hashchange" in page
+
+
+def test_page_opens_at_a_zoom_where_graph_text_is_as_large_as_the_pages_small_text(
+    neuron_frames,
+):
+    _, out, index = neuron_frames
+    page = index.read_text(encoding="utf-8")
+    small_px = float(re.search(r"\.small, #zoom \{ font-size: (\d+)px", page).group(1))
+    stage = re.search(
+        r'<div id="stage" data-width="([\d.]+)" data-height="([\d.]+)" '
+        r'data-readable="([\d.]+)"',
+        page,
+    )
+    width, height, readable = (float(g) for g in stage.groups())
+    smallest_pt = min(
+        float(size)
+        for svg in out.glob("step_*.svg")
+        for size in re.findall(r'font-size="([\d.]+)"', svg.read_text())
+    )
+    assert smallest_pt == 9.0  # the edge labels' local derivatives
+    # an SVG point is 4/3 CSS px; at the readable zoom the smallest text is the small text
+    assert readable * smallest_pt * 4 / 3 == pytest.approx(small_px, rel=1e-3)
+    svg = ET.fromstring((out / "step_000.svg").read_bytes())
+    assert width == pytest.approx(float(svg.get("width").removesuffix("pt")) * 4 / 3, abs=0.1)
+    assert height == pytest.approx(float(svg.get("height").removesuffix("pt")) * 4 / 3, abs=0.1)
+    # the script starts there (or fitted, when the whole graph fits at a larger zoom)
+    assert "var current = 0, zoom = readable" in page
+    assert "Math.max(readable, Math.min(fitZoom(), 1.5 * readable))" in page
+
+
+def test_page_pans_zooms_and_fits(neuron_frames):
+    _, _, index = neuron_frames
+    page = index.read_text(encoding="utf-8")
+    for needle in (
+        'id="zoom-in"', 'id="zoom-out"', 'id="fit"', 'aria-pressed="false"',
+        '"wheel"', '"pointermove"', 'e.key === "+"', 'e.key === "-"', 'e.key === "f"',
+        "overflow: auto",
+    ):  # fmt: skip
+        assert needle in page, needle
+
+
+def bbox_in_viewbox(svg_path, name):
+    """The outline of node ``name`` of a Graphviz SVG, in viewBox units (the graph's
+    translate applied): (x0, y0, x1, y1)."""
+    root = ET.fromstring(svg_path.read_bytes())
+    graph = root.find(f"{SVG}g")
+    dx, dy = map(
+        float, re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", graph.get("transform")).groups()
+    )
+    points = [
+        tuple(map(float, pair.split(",")))
+        for polygon in nodes(svg_path)[name].iter(f"{SVG}polygon")
+        for pair in polygon.get("points").split()
+    ]
+    xs = [x + dx for x, _ in points]
+    ys = [y + dy for _, y in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def test_each_frame_names_where_its_highlighted_value_is_drawn(neuron_frames):
+    root, out, index = neuron_frames
+    page = index.read_text(encoding="utf-8")
+    focus = [
+        tuple(map(float, box.split()))
+        for box in re.findall(r'<img class="frame" alt="[^"]+" data-focus="([^"]*)"', page)
+    ]
+    assert len(focus) == 11
+    n = len(topological_order(root))
+    for k in range(11):
+        # frame k > 0 highlights v(n-k); the forward pass's frame looks at the output
+        name = f"v{n - max(k, 1)}"
+        x0, y0, x1, y1 = bbox_in_viewbox(out / f"step_{k:03d}.svg", name)
+        fx0, fy0, fx1, fy1 = focus[k]
+        assert fx0 - 0.1 <= x0 and x1 <= fx1 + 0.1 and fy0 - 0.1 <= y0 and y1 <= fy1 + 0.1
+        # and no more than the box and its op: within a few boxes' size
+        assert fx1 - fx0 < 4 * (x1 - x0) + 100
 
 
 def test_a_lone_leaf_gives_two_frames(tmp_path):
@@ -157,3 +254,21 @@ def test_missing_dot_saves_the_frames_sources(tmp_path, monkeypatch):
         render_backward_steps(micrograd_neuron(), out)
     assert len(list(out.glob("step_*.dot"))) == 11
     assert not (out / "index.html").exists()
+
+
+def test_bad_groups_are_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "frames"
+    with pytest.raises(ValueError, match="group 'g' lists a Value with data 1.0, which is not"):
+        render_backward_steps(micrograd_neuron(), out, groups={"g": [Value(1.0)]})
+    assert not out.exists()
+
+
+def test_grouped_frames_draw_each_group_as_a_labelled_cluster(tmp_path):
+    root = micrograd_neuron()
+    n = root._prev[0]
+    render_backward_steps(root, tmp_path, groups={"neuron": [n, root]})
+    for k in (0, 5, 10):
+        svg = ET.fromstring((tmp_path / f"step_{k:03d}.svg").read_bytes())
+        cluster = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "cluster"]
+        assert len(cluster) == 1
+        assert [t.text for t in cluster[0].iter(f"{SVG}text")] == ["neuron"]

@@ -88,16 +88,16 @@ def _run_walkthrough(args: argparse.Namespace) -> int:
     if args.render or args.frames:
         net = article.forward(*article.build_network(args.convention))
         net.cost.backward()
-        return _draw(net.cost, args.render, args.frames)
+        return _draw(net.cost, args.render, args.frames, article.graph_groups(net))
     return 0
 
 
-def _draw(root: Value, path: str | None, frames: str | None) -> int:
+def _draw(root: Value, path: str | None, frames: str | None, groups: dict) -> int:
     try:
         if path:
-            _note("walkthrough", f"wrote {render(root, path)}")
+            _note("walkthrough", f"wrote {render(root, path, groups=groups)}")
         if frames:
-            index = render_backward_steps(root, frames)
+            index = render_backward_steps(root, frames, groups=groups)
             _note("walkthrough", f"wrote the backward pass, step by step: {index}")
     except (GraphvizError, GraphTooLarge, ValueError, OSError) as error:
         return _fail("walkthrough", error)

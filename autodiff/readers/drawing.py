@@ -21,7 +21,7 @@ import signal
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ _OP_FILL = "#f3f4f6"
 _POSITIVE = (37, 99, 235)
 _NEGATIVE = (220, 38, 38)
 _NAN_FILL = "#d1d5db"
+_CLUSTER_FILL = "#f9fafb"
+_CLUSTER_LINE = "#9ca3af"
 
 
 class GraphvizError(RuntimeError):
@@ -77,6 +79,7 @@ def draw_dot(
     color_grad: bool = False,
     show_local: bool = False,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    groups: Mapping[str, Iterable[Value]] | None = None,
 ) -> graphviz.Digraph:
     """The graph of ``root`` and every Value it depends on, as a ``graphviz.Digraph``.
 
@@ -88,6 +91,8 @@ def draw_dot(
     show_local  write on each input -> op edge the op's local derivative
                 d(output)/d(input), read from the op's rule, never re-derived.
     max_nodes   refuse (GraphTooLarge) a graph with more Values than this; None: no limit.
+    groups      {"h1": [Values], ...}: draw each group's Values, with the ops that made
+                them, inside a box labelled with its name (a neuron, a layer, the loss).
     """
     order = _values(root, max_nodes)
     return _build(
@@ -97,6 +102,7 @@ def draw_dot(
         show_grad=show_grad,
         color_grad=color_grad,
         show_local=show_local,
+        groups=groups,
     )
 
 
@@ -242,12 +248,14 @@ def _build(
     grads: Mapping[Value, Any] | None = None,
     visible: Container[Value] | None = None,
     highlight: Value | None = None,
+    groups: Mapping[str, Iterable[Value]] | None = None,
 ) -> graphviz.Digraph:
     """The Digraph of the Values in ``order`` (inputs first).
 
     ``grads`` replaces ``.grad`` as the gradients shown; ``visible`` limits which of
     them are readable: the others are drawn in the box's own colour, so every frame
     of a sequence keeps the same layout. ``highlight`` marks one Value and its op.
+    ``groups`` draws named sets of Values inside labelled boxes (see ``_clusters``).
     """
     _check_options(rankdir, precision)
     graph = graphviz.Digraph(
@@ -256,12 +264,14 @@ def _build(
         node_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "11"},
         edge_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "9", "arrowsize": "0.7"},
     )
-    ids = {v: f"v{i}" for i, v in enumerate(order)}
+    ids = _node_ids(order)
+    clusters = _clusters(graph, order, groups or {})
     grad_of = (lambda v: v.grad) if grads is None else grads.get
     scale = _largest(grad_of(v) for v in order if visible is None or v in visible)
     for v in order:
         readable = show_grad and (visible is None or v in visible)
-        graph.node(
+        home = clusters.get(v, graph)  # a node is in the cluster where it is declared
+        home.node(
             ids[v],
             label=_box(
                 v,
@@ -271,6 +281,7 @@ def _build(
                 grad_of(v),
                 scale if color_grad else 0.0,
                 v is highlight,
+                stacked=bool(clusters),
             ),
             shape="none",
             margin="0",
@@ -279,7 +290,7 @@ def _build(
             continue
         op = ids[v] + "op"
         fill = _HIGHLIGHT_FILL if v is highlight else _OP_FILL
-        graph.node(
+        home.node(
             op,
             label=f"<{_escape(v._op)}>",
             shape="ellipse",
@@ -297,7 +308,57 @@ def _build(
                 attrs["fontcolor"] = "#4b5563"
             graph.edge(ids[child], op, **attrs)
         graph.edge(op, ids[v])
+    for cluster in dict.fromkeys(clusters.values()):  # each once, in the groups' order
+        graph.subgraph(cluster)
     return graph
+
+
+def _node_ids(order: list[Value]) -> dict[Value, str]:
+    """Each Value's DOT node name ("v3"; its op is "v3op"), from its place in ``order``."""
+    return {v: f"v{i}" for i, v in enumerate(order)}
+
+
+def _clusters(
+    graph: graphviz.Digraph, order: list[Value], groups: Mapping[str, Iterable[Value]]
+) -> dict[Value, graphviz.Digraph]:
+    """The labelled cluster (a Graphviz subgraph, drawn as a box) of each grouped Value.
+
+    ``groups`` maps a name ("h1") to the Values drawn inside a box of that name, each
+    with the op that produced it. A Value may be in one group at most, and every Value
+    listed must belong to the graph being drawn.
+    """
+    in_graph = set(order)
+    home: dict[Value, graphviz.Digraph] = {}
+    owner: dict[Value, str] = {}
+    for k, (name, members) in enumerate(groups.items()):
+        if not isinstance(name, str):
+            raise TypeError(f"group names must be str, got {name!r}")
+        cluster = graphviz.Digraph(
+            name=f"cluster_{k}",
+            graph_attr={
+                "label": f"<<B>{_escape(name)}</B>>",
+                "labeljust": "l",
+                "fontname": "Helvetica,Arial,sans-serif",
+                "fontsize": "14",
+                "style": "rounded,filled",
+                "color": _CLUSTER_LINE,
+                "fillcolor": _CLUSTER_FILL,
+            },
+        )
+        for v in members:
+            if not isinstance(v, Value):
+                raise TypeError(f"group {name!r} lists {v!r}; expected Values of the graph")
+            if v not in in_graph:
+                raise ValueError(f"group {name!r} lists {_describe(v)}, which is not in the graph")
+            if v in owner and owner[v] != name:
+                raise ValueError(f"{_describe(v)} is in two groups, {owner[v]!r} and {name!r}")
+            owner[v] = name
+            home[v] = cluster
+    return home
+
+
+def _describe(v: Value) -> str:
+    return f"the Value {v.label!r}" if v.label else f"a Value with data {v.data!r}"
 
 
 def _box(
@@ -308,8 +369,13 @@ def _box(
     grad: Any,
     scale: float,
     highlighted: bool,
+    stacked: bool = False,
 ) -> str:
-    """A Value's HTML-like label: one row of cells, label | data | grad."""
+    """A Value's HTML-like label: one row of cells, label | data | grad.
+
+    ``stacked`` puts the cells in one column instead (label over data over grad): a
+    box a third as wide, which keeps a grouped drawing's clusters compact.
+    """
     if highlighted:
         fill = _HIGHLIGHT_FILL
     elif _is_gradient_node(v):
@@ -331,9 +397,11 @@ def _box(
         else:
             cells.append(f"<TD>{text}</TD>")
     style = ' STYLE="dashed"' if _is_gradient_node(v) else ""
+    row = "</TR><TR>" if stacked else ""
+    rows = f"<TR>{row.join(cells)}</TR>"
     return (
         f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
-        f'BGCOLOR="{fill}"{style}><TR>{"".join(cells)}</TR></TABLE>>'
+        f'BGCOLOR="{fill}"{style}>{rows}</TABLE>>'
     )
 
 

@@ -13,12 +13,11 @@ nothing is re-derived and no ``.grad`` is touched. Every frame has the same layo
 
 from __future__ import annotations
 
-import base64
-import html
 import os
 import re
 import shutil
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,14 @@ from autodiff.readers.drawing import (
     _build,
     _check_options,
     _local_derivatives,
+    _node_ids,
     _not_found_message,
     _number,
     _values,
     _write_graph,
     _write_text,
 )
+from autodiff.readers.frames_page import measure, page
 
 DEFAULT_MAX_FRAME_NODES = 60
 """Larger graphs are refused: N frames of N nodes each grow as N squared (60 values
@@ -52,13 +53,16 @@ def render_backward_steps(
     precision: int = 4,
     show_local: bool = True,
     max_nodes: int | None = DEFAULT_MAX_FRAME_NODES,
+    groups: Mapping[str, Iterable[Value]] | None = None,
 ) -> Path:
     """Write ``step_000.svg`` (the forward pass) and one SVG per Value in backward order,
     plus ``index.html`` that steps through them; return the path of index.html.
 
     index.html is self-contained: the SVGs are embedded in it (as data: URIs), with
-    the CSS and JavaScript for the Back/Next buttons and the arrow keys. ``gradient``
-    seeds d(root)/d(root). Old ``step_*.svg`` files in ``out_dir`` are replaced.
+    the CSS and JavaScript to step (buttons, arrow keys, ``#step=k`` in the URL), pan
+    and zoom; it opens at a readable size and keeps the visited Value in view (see
+    ``frames_page``). ``gradient`` seeds d(root)/d(root); ``groups`` are draw_dot's
+    (labelled clusters). Old ``step_*.svg`` files in ``out_dir`` are replaced.
     Needs Graphviz's ``dot``; without it the frames' DOT sources are saved in
     ``out_dir`` and GraphvizNotFound is raised.
     """
@@ -67,9 +71,6 @@ def render_backward_steps(
     steps = order[::-1]
     grads = dict(zip(order, gradients(root, order, gradient), strict=True))
     width = max(3, len(str(len(steps))))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-
     sources = []
     for k in range(len(steps) + 1):
         graph = _build(
@@ -82,9 +83,11 @@ def render_backward_steps(
             grads=grads,
             visible=set(steps[:k]),
             highlight=steps[k - 1] if k else None,
+            groups=groups,
         )
         sources.append((f"step_{k:0{width}d}", graph.source))
-
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     if shutil.which("dot") is None:
         for name, source in sources:
             _write_text(out / f"{name}.dot", source)
@@ -99,22 +102,26 @@ def render_backward_steps(
     for old in out.iterdir():
         if _FRAME.match(old.name) and old.name not in names:
             old.unlink()
-    svgs = []
-    for name, source in sources:
+    ids = _node_ids(order)
+    frames = []
+    for k, (name, source) in enumerate(sources):
         path = out / f"{name}.svg"
         _write_graph(source, "svg", path)
-        svgs.append((path.name, path.read_bytes()))
+        svg = path.read_bytes()
+        # the view follows the Value visited; the forward pass's frame shows the output
+        focus = (ids[steps[max(k - 1, 0)]], ids[steps[max(k - 1, 0)]] + "op")
+        frames.append((path.name, svg, measure(svg, focus)))
 
-    captions = _captions(steps, grads, gradient, precision)
+    heads = [f"Step {k} of {len(steps)}" for k in range(len(steps) + 1)]
     index = out / "index.html"
-    _write_text(index, _page(svgs, captions))
+    _write_text(index, page(frames, heads, _captions(steps, grads, gradient, precision)))
     return index
 
 
 def _captions(
     steps: list[Value], grads: dict[Value, Any], seed: float, precision: int
 ) -> list[str]:
-    """What each frame shows, in words and numbers."""
+    """What each frame shows, in words and numbers (after its head, "Step k of N: ")."""
 
     def num(x: Any) -> str:
         return _number(x, precision)
@@ -126,19 +133,18 @@ def _captions(
     local = {v: _local_derivatives(v) for v in steps if v._rule is not None}
 
     captions = [
-        f"Forward pass done: every box shows its value. The backward pass now visits the "
-        f"{len(steps)} values from the output back to the inputs, filling in gradients."
+        f"the forward pass is done: every box shows its value. The backward pass now visits "
+        f"the {len(steps)} values from the output back to the inputs, filling in gradients."
     ]
-    n = len(steps)
     for k, v in enumerate(steps, start=1):
-        head = f"Step {k} of {n}: {_name(v, precision)}."
+        who = f"{_name(v, precision)}."
         if k == 1:
-            text = f"{head} It is the output, so its gradient is the seed: grad = {num(seed)}."
+            text = f"{who} It is the output, so its gradient is the seed: grad = {num(seed)}."
         else:
             terms = [f"{num(grads[use])} × {num(local[use][i])}" for use, i in uses[v]]
             over = "its one use" if len(terms) == 1 else f"its {len(terms)} uses"
             text = (
-                f"{head} Chain rule, summed over {over} (grad of the use × local derivative): "
+                f"{who} Chain rule, summed over {over} (grad of the use × local derivative): "
                 f"grad = {' + '.join(terms)} = {num(grads[v])}."
             )
         if v._rule is None:
@@ -155,80 +161,3 @@ def _name(v: Value, precision: int) -> str:
     if v._rule is not None:
         return f"the output of {v._op!r}"
     return f"the constant {_number(v.data, precision)}"
-
-
-def _page(svgs: list[tuple[str, bytes]], captions: list[str]) -> str:
-    """index.html: every frame embedded, one shown at a time."""
-    figures = []
-    for k, ((name, svg), caption) in enumerate(zip(svgs, captions, strict=True)):
-        data = base64.b64encode(svg).decode("ascii")
-        hidden = "" if k == 0 else " hidden"
-        figures.append(
-            f'<figure class="frame"{hidden}>\n'
-            f'<img alt="{html.escape(name)}" src="data:image/svg+xml;base64,{data}">\n'
-            f"<figcaption>{html.escape(caption)}</figcaption>\n</figure>"
-        )
-    return _PAGE.replace("{COUNT}", str(len(svgs))).replace("{FIGURES}", "\n".join(figures))
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>The backward pass, step by step</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #111827; }
-nav { display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.8em; }
-button { font-size: 1em; padding: 0.3em 0.8em; }
-#counter { min-width: 6em; text-align: center; font-variant-numeric: tabular-nums; }
-figure { margin: 0; }
-figure img { max-width: 100%; height: auto; }
-figcaption { margin-top: 0.8em; max-width: 60em; line-height: 1.4; }
-.legend { color: #4b5563; font-size: 0.9em; }
-.swatch { display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #9ca3af;
-          vertical-align: middle; }
-</style>
-</head>
-<body>
-<h1>The backward pass, step by step</h1>
-<nav>
-<button id="first" title="Home">&laquo; First</button>
-<button id="prev" title="Left arrow">&#x25C0; Back</button>
-<span id="counter">1 / {COUNT}</span>
-<button id="next" title="Right arrow">Next &#x25B6;</button>
-<button id="last" title="End">Last &raquo;</button>
-</nav>
-<p class="legend">
-<span class="swatch" style="background:#dbeafe"></span> inputs and parameters (leaves)
-&nbsp; <span class="swatch" style="background:#fde047"></span> the value being visited
-&nbsp; numbers on the arrows: each op's local derivative. Keys: &larr; &rarr; Home End.
-</p>
-{FIGURES}
-<script>
-(function () {
-  var frames = document.querySelectorAll(".frame");
-  var counter = document.getElementById("counter");
-  var current = 0;
-  function show(k) {
-    current = Math.max(0, Math.min(frames.length - 1, k));
-    for (var i = 0; i < frames.length; i++) { frames[i].hidden = (i !== current); }
-    counter.textContent = (current + 1) + " / " + frames.length;
-  }
-  document.getElementById("first").onclick = function () { show(0); };
-  document.getElementById("prev").onclick = function () { show(current - 1); };
-  document.getElementById("next").onclick = function () { show(current + 1); };
-  document.getElementById("last").onclick = function () { show(frames.length - 1); };
-  document.addEventListener("keydown", function (e) {
-    if (e.key === "ArrowRight" || e.key === "ArrowDown" || e.key === " ") { show(current + 1); }
-    else if (e.key === "ArrowLeft" || e.key === "ArrowUp") { show(current - 1); }
-    else if (e.key === "Home") { show(0); }
-    else if (e.key === "End") { show(frames.length - 1); }
-    else { return; }
-    e.preventDefault();
-  });
-  show(0);
-})();
-</script>
-</body>
-</html>
-"""
