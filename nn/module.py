@@ -172,7 +172,7 @@ def _check_names(expected: list[str], state: Mapping[str, Any]) -> None:
 
 
 def _some(names: list[str], shown: int = 3) -> str:
-    listed = ", ".join(repr(n) for n in names[:shown])
+    listed = ", ".join(_short(n, 100) for n in names[:shown])  # a dict key may be anything
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
     return f"{len(names)} name(s): {listed}{more}"
 
@@ -193,12 +193,12 @@ def _kind(x: object) -> str:
     return f"{type(x).__name__} {_short(x)}"
 
 
-def _short(x: object) -> str:
-    """repr(x), cut to 40 characters, without ever converting a huge int to text."""
+def _short(x: object, limit: int = 40) -> str:
+    """repr(x), cut to ``limit`` characters, without ever converting a huge int to text."""
     if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 64:
         return f"(an integer of {x.bit_length()} bits)"  # str() of a huge int is slow or raises
     try:
         text = repr(x)
     except Exception:  # a container holding such an int, or a broken __repr__
         return "(unprintable)"
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -7,6 +7,8 @@ from Python's ``random`` and ``math``, not from the code under test.
 
 import math
 import random
+import re
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +114,27 @@ def test_unknown_bias_init_is_a_clear_error_that_draws_nothing(bias):
     with pytest.raises(ValueError, match="unknown bias init .*expected one of 'zero', 'uniform'"):
         MLP(2, [4, 1], bias=bias)
     assert random.random() == expected
+
+
+def _readme_section(title):
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end]
+
+
+def test_readme_lecture_section_code_gives_the_output_it_prints(capsys):
+    section = _readme_section("Following the micrograd lecture")
+    blocks = re.findall(r"```(\w*)\n(.*?)```", section, re.S)
+    network = next(code for lang, code in blocks if lang == "python" and "n = MLP(3" in code)
+    loop = next(code for lang, code in blocks if lang == "python" and "for k in range(20)" in code)
+    printed = next(code for lang, code in blocks if lang == "" and code.startswith("0 "))
+    assert "after `random.seed(0)`" in section
+    random.seed(0)
+    namespace = {"MLP": MLP}
+    exec(network, namespace)
+    exec(loop, namespace)
+    lines = capsys.readouterr().out.splitlines()
+    shown = [line for line in printed.splitlines() if line != "..."]
+    assert len(lines) == 20 and set(shown) <= set(lines)
+    assert shown[-1] == lines[-1]

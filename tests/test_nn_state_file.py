@@ -223,3 +223,11 @@ def test_load_state_dict_out_of_range_is_value_error_naming_the_key(value, error
 def test_load_state_dict_of_a_huge_int_instead_of_a_mapping_is_a_type_error():
     with pytest.raises(TypeError, match="got int \\(an integer of 16610 bits\\)"):
         small_mlp().load_state_dict(10**5000)
+
+
+def test_load_state_dict_with_a_huge_int_key_names_it_without_its_digits():
+    model = small_mlp()
+    state = dict(model.state_dict())
+    state[10**5000] = 1.0
+    with pytest.raises(ValueError, match=r"unexpected 1 name\(s\): \(an integer of 16610 bits\)"):
+        model.load_state_dict(state)
