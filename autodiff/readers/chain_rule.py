@@ -98,7 +98,8 @@ def explain(root: Value, wrt: Value, max_paths: int = 64, precision: int = 4) ->
     evaluated at the recorded values); edges between named (labelled) Values are
     grouped into factors such as di/dw. Raises ValueError when there are more than
     ``max_paths`` paths, which grow exponentially with depth in some graphs; the
-    message gives the count, exactly up to 2^64 and as ``about 2.8e4515`` beyond.
+    message gives the count: exact below 2^64 (or max_paths, if larger), and beyond
+    that an estimate such as ``about 2.8e4515``.
     """
     if not isinstance(root, Value) or not isinstance(wrt, Value):
         raise TypeError(
