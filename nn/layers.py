@@ -3,7 +3,12 @@
 The defaults are micrograd's, number for number: weights U(-1, 1) drawn from
 Python's ``random`` module (each neuron draws its weights in input order, neurons
 in layer order, layers in order), bias 0, ReLU hidden layers, a linear output, and
-a one-neuron layer returns its single Value. A neuron computes
+a one-neuron layer returns its single Value. The micrograd lecture's network (tanh
+everywhere, biases U(-1, 1) drawn after each neuron's weights) is one line::
+
+    MLP(3, [4, 4, 1], activation="tanh", output_activation="tanh", bias="uniform")
+
+A neuron computes
 
     out = activation(b + w_0 x_0 + w_1 x_1 + ...)
 
@@ -18,7 +23,7 @@ from numbers import Real
 
 from autodiff import Value
 from nn.activations import Activation, name_of, resolve
-from nn.init import check_rng, initial_weights
+from nn.init import check_bias, check_rng, initial_bias, initial_weights
 from nn.module import Module
 
 Inputs = Value | float | Sequence[Value | float]
@@ -30,7 +35,8 @@ class Neuron(Module):
     ``nonlin`` is micrograd's switch (True: ReLU, False: linear); ``activation``
     ("relu", "sigmoid", "tanh", "linear" or a callable Value -> Value) overrides it.
     ``init`` and ``rng``: see ``nn.init.initial_weights``; ``fan_out`` is the width
-    of the neuron's layer (used by "xavier").
+    of the neuron's layer (used by "xavier"). ``bias``: "zero" (micrograd's package)
+    or "uniform" (U(-1, 1), the lecture's), see ``nn.init.initial_bias``.
     """
 
     def __init__(
@@ -42,14 +48,17 @@ class Neuron(Module):
         init: str = "uniform",
         rng: random.Random | None = None,
         fan_out: int = 1,
+        bias: str = "zero",
     ) -> None:
         _check_width(nin, "Neuron nin")
         _check_width(fan_out, "Neuron fan_out")
         check_rng(rng)
+        check_bias(bias)
         if activation is None:
             activation = "relu" if nonlin else "linear"
         resolve(activation)  # a bad name fails before any random number is drawn
-        self._set(initial_weights(init, nin, fan_out, rng), 0.0, activation)
+        weights = initial_weights(init, nin, fan_out, rng)
+        self._set(weights, initial_bias(bias, rng), activation)
 
     @classmethod
     def _from_weights(cls, weights: Sequence[float], bias: float, activation: Activation) -> Neuron:
@@ -95,10 +104,11 @@ class Layer(Module):
         activation: Activation | None = None,
         init: str = "uniform",
         rng: random.Random | None = None,
+        bias: str = "zero",
     ) -> None:
         _check_width(nout, "Layer nout")
         self.neurons = [
-            Neuron(nin, nonlin, activation=activation, init=init, rng=rng, fan_out=nout)
+            Neuron(nin, nonlin, activation=activation, init=init, rng=rng, fan_out=nout, bias=bias)
             for _ in range(nout)
         ]
 
@@ -138,7 +148,11 @@ class MLP(Module):
 
     ``activation`` is used by every hidden layer (or give a sequence, one per hidden
     layer); ``output_activation`` by the last layer (None: the same as
-    ``activation``). ``MLP(2, [16, 16, 1])`` is micrograd's MLP, draw for draw.
+    ``activation``); ``init`` and ``bias`` choose the initial weights and biases
+    (``nn.init``). ``MLP(2, [16, 16, 1])`` is micrograd's package MLP, draw for draw;
+    the micrograd lecture's network, also draw for draw, is::
+
+        MLP(3, [4, 4, 1], activation="tanh", output_activation="tanh", bias="uniform")
     """
 
     def __init__(
@@ -149,6 +163,7 @@ class MLP(Module):
         output_activation: Activation | None = "linear",
         init: str = "uniform",
         rng: random.Random | None = None,
+        bias: str = "zero",
     ) -> None:
         _check_width(nin, "MLP nin")
         if not isinstance(nouts, (list, tuple)) or not nouts:
@@ -157,9 +172,10 @@ class MLP(Module):
             _check_width(n, f"MLP nouts[{i}]")
         acts = _layer_activations(activation, output_activation, len(nouts))
         check_rng(rng)
+        check_bias(bias)
         sizes = [nin, *nouts]
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], activation=acts[i], init=init, rng=rng)
+            Layer(sizes[i], sizes[i + 1], activation=acts[i], init=init, rng=rng, bias=bias)
             for i in range(len(nouts))
         ]
 

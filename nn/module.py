@@ -4,8 +4,12 @@ A Module finds its parameters by walking its own attributes in the order they we
 set: a ``Value`` attribute is a parameter, a ``Module`` attribute is a child, and a
 list or tuple of them is walked item by item. The path to a parameter is its name,
 e.g. ``"layers.0.neurons.1.w.0"``; names are stable, so they can key a saved file.
+Each object is walked once (a module that refers to itself, or a child reached twice,
+adds nothing the second time), and two different Values whose paths read the same
+(``{"0": [v1], "0.0": v2}`` gives ``0.0`` twice) are an error, never a silent loss.
 
-Files are JSON (never pickle): a small header plus ``{name: float}``.
+Files are JSON (never pickle): a small header plus ``{name: float}``; see
+``nn.state_file`` for how they are written and read.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from numbers import Real
 from typing import Any
 
 from autodiff import Value
+from nn.state_file import read_json_object, write_text_atomically
 
 FORMAT = "autodiff-nn-state"
 FORMAT_VERSION = 1
@@ -32,11 +36,22 @@ class Module:
     """
 
     def named_parameters(self) -> list[tuple[str, Value]]:
-        """(name, Value) for every parameter, in attribute order, each Value once."""
+        """(name, Value) for every parameter, in attribute order, each Value once.
+
+        A shared Value is one parameter, named by its first path. ValueError if two
+        different Values get the same name (keys such as ``"0"`` and ``0``, or a key
+        containing a dot that reads like a path).
+        """
         seen: set[int] = set()
+        owner: dict[str, Value] = {}
         named = []
-        for name, p in _walk(self, ""):
-            if id(p) not in seen:  # a shared Value is one parameter
+        for name, p in _walk(self, "", set()):
+            if owner.setdefault(name, p) is not p:
+                raise ValueError(
+                    f"{type(self).__name__}: two different parameters are both named {name!r}; "
+                    "rename the attribute or dict key that makes the second path"
+                )
+            if id(p) not in seen:
                 seen.add(id(p))
                 named.append((name, p))
         return named
@@ -75,7 +90,10 @@ class Module:
         """Write the parameters to ``path`` as JSON, atomically.
 
         The file is written next to ``path`` and renamed over it, so a crash never
-        leaves a half-written file. Non-finite parameters (nan, inf) cannot be saved.
+        leaves a half-written file (nor a temporary one). It gets the permissions
+        ``open(path, "w")`` would give it: an existing file keeps its mode, a new one
+        gets 0o666 minus the umask; a symlink is followed and stays a link.
+        Non-finite parameters (nan, inf) cannot be saved.
         """
         state = self.state_dict()
         for name, v in state.items():
@@ -87,35 +105,30 @@ class Module:
             "model": type(self).__name__,
             "parameters": state,
         }
-        _write_atomically(os.fspath(path), json.dumps(document, indent=1) + "\n")
+        write_text_atomically(os.fspath(path), json.dumps(document, indent=1) + "\n")
 
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Read parameters saved by ``save()`` into this model; returns the model.
 
         The file's names must match this model's exactly (same architecture);
         otherwise ValueError says which names are missing or unexpected, and the
-        model is left unchanged.
+        model is left unchanged. Every other defect (invalid JSON, duplicate keys,
+        a version that is not the integer 1, numbers out of a float's range) is a
+        ValueError naming the file, and the key where there is one.
         """
         path = os.fspath(path)
-        with open(path, encoding="utf-8") as f:
-            try:
-                document = json.load(f)
-            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-                raise ValueError(f"{path} is not a saved model: invalid JSON ({e})") from None
-        if (
-            not isinstance(document, dict)
-            or document.get("format") != FORMAT
-            or not isinstance(document.get("parameters"), dict)
-        ):
+        document = read_json_object(path)
+        if document.get("format") != FORMAT or not isinstance(document.get("parameters"), dict):
             raise ValueError(f"{path} is not a saved model (no {FORMAT!r} header)")
-        if document.get("version") != FORMAT_VERSION:
+        version = document.get("version")
+        if type(version) is not int or version != FORMAT_VERSION:
             raise ValueError(
-                f"{path}: format version {document.get('version')!r} is not supported "
-                f"(expected {FORMAT_VERSION})"
+                f"{path}: format version {_short(version)} is not supported "
+                f"(expected the integer {FORMAT_VERSION})"
             )
         try:
             self.load_state_dict(document["parameters"])
-        except (TypeError, ValueError, OverflowError) as e:
+        except (TypeError, ValueError) as e:
             raise ValueError(f"{path}: {e}") from None
         return self
 
@@ -123,20 +136,24 @@ class Module:
         return f"{type(self).__name__}({len(self.parameters())} parameters)"
 
 
-def _walk(obj: Any, path: str) -> Iterator[tuple[str, Value]]:
+def _walk(obj: Any, path: str, visited: set[int]) -> Iterator[tuple[str, Value]]:
+    """(path, Value) pairs below obj; containers in ``visited`` are not entered again."""
     if isinstance(obj, Value):
         yield path, obj
-    elif isinstance(obj, Module):
-        for name, attr in vars(obj).items():
-            if not name.startswith("_"):
-                yield from _walk(attr, f"{path}.{name}" if path else name)
+        return
+    if isinstance(obj, Module):
+        items: Any = ((name, a) for name, a in vars(obj).items() if not name.startswith("_"))
     elif isinstance(obj, (list, tuple)):
-        for i, item in enumerate(obj):
-            yield from _walk(item, f"{path}.{i}" if path else str(i))
+        items = enumerate(obj)
     elif isinstance(obj, Mapping):
-        for key, item in obj.items():
-            yield from _walk(item, f"{path}.{key}" if path else str(key))
-    # anything else (numbers, strings, callables) holds no parameters
+        items = obj.items()
+    else:
+        return  # anything else (numbers, strings, callables) holds no parameters
+    if id(obj) in visited:  # a cycle, or a child shared by two attributes
+        return
+    visited.add(id(obj))
+    for key, item in items:
+        yield from _walk(item, f"{path}.{key}" if path else str(key), visited)
 
 
 def _check_names(expected: list[str], state: Mapping[str, Any]) -> None:
@@ -155,7 +172,7 @@ def _check_names(expected: list[str], state: Mapping[str, Any]) -> None:
 
 
 def _some(names: list[str], shown: int = 3) -> str:
-    listed = ", ".join(repr(n) for n in names[:shown])
+    listed = ", ".join(_short(n, 100) for n in names[:shown])  # a dict key may be anything
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
     return f"{len(names)} name(s): {listed}{more}"
 
@@ -163,29 +180,25 @@ def _some(names: list[str], shown: int = 3) -> str:
 def _checked_number(name: str, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, Real):
         raise TypeError(f"parameter {name!r} expected a number, got {_kind(v)}")
-    v = float(v)
-    if not math.isfinite(v):
-        raise ValueError(f"parameter {name!r} is {v} (not finite)")
-    return v
+    try:
+        x = float(v)
+    except OverflowError:  # an int beyond 1.8e308; its digits are never printed
+        raise ValueError(f"parameter {name!r} is out of a float's range") from None
+    if not math.isfinite(x):
+        raise ValueError(f"parameter {name!r} is {x} (not finite)")
+    return x
 
 
 def _kind(x: object) -> str:
-    text = repr(x)
-    return f"{type(x).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+    return f"{type(x).__name__} {_short(x)}"
 
 
-def _write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+def _short(x: object, limit: int = 40) -> str:
+    """repr(x), cut to ``limit`` characters, without ever converting a huge int to text."""
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 64:
+        return f"(an integer of {x.bit_length()} bits)"  # str() of a huge int is slow or raises
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        text = repr(x)
+    except Exception:  # a container holding such an int, or a broken __repr__
+        return "(unprintable)"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,6 +1,7 @@
 """explain(): the chain rule as a sum over paths, read from the graph."""
 
 import math
+from decimal import Decimal
 
 import pytest
 
@@ -56,3 +57,46 @@ def test_text_form_groups_edges_between_labelled_values():
     c.label = "C"
     text = str(explain(c, w))
     assert text.startswith("dC/dw = di/dw · do/di · dC/do = 0.4000 · ")
+
+
+def _doublings(n):
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(n):  # each step doubles the number of paths: 2**n in all
+        y = y + y
+    y.label = "y"
+    return x, y
+
+
+def _sci(d):
+    """Decimal -> '2.8e4515', the message's notation, from decimal arithmetic."""
+    mantissa, exponent = f"{d:.1E}".split("E")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def test_path_count_in_the_error_is_exact_up_to_two_to_the_64():
+    x, y = _doublings(40)
+    with pytest.raises(ValueError, match=r"dy/dx has 1099511627776 chain-rule paths"):
+        explain(y, x)
+
+
+def test_huge_path_count_is_its_own_message_not_an_int_to_text_error():
+    # 2**15000 has 4516 digits, over Python's 4300-digit int-to-str limit
+    x, y = _doublings(15000)
+    expected = _sci(Decimal(2) ** 15000)
+    assert expected == "2.8e4515"
+    with pytest.raises(ValueError, match=rf"dy/dx has about {expected} chain-rule paths, more"):
+        explain(y, x)
+
+
+def test_approximate_count_adds_paths_of_different_lengths():
+    # y_(k+1) = y_k * y_k + x: c_(k+1) = 2 c_k + 1, so c_100 = 2**101 - 1
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(100):
+        y = y * y + x
+    y.label = "y"
+    expected = _sci(Decimal(2) ** 101 - 1)
+    assert expected == "2.5e30"
+    with pytest.raises(ValueError, match=rf"has about {expected} chain-rule paths"):
+        explain(y, x)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from autodiff import Value, gradients
@@ -141,6 +141,13 @@ def _sigmoid_slope_reference(x: float) -> float:
     return e / (1 + e) ** 2
 
 
+def _tanh_slope_reference(x: float) -> float:
+    # 1 - tanh^2 = 1/cosh^2 = 4 e^(-2|x|) / (1 + e^(-2|x|))^2: e^(-2|x|) only underflows
+    # (to 0, the right limit), where cosh(x)**2 overflows from |x| > 355
+    e = math.exp(-2.0 * abs(x))
+    return 4.0 * e / (1.0 + e) ** 2
+
+
 finite = st.floats(allow_nan=False, allow_infinity=False)
 
 
@@ -156,16 +163,31 @@ def test_sigmoid_is_accurate_and_finite_for_every_finite_input(x0):
     assert 0.0 <= x.grad <= 0.25
 
 
+@pytest.mark.parametrize("x0", [356.0, -357.0, 400.0, 710.0, 1e308])
+def test_tanh_slope_reference_is_finite_where_cosh_squared_overflows(x0):
+    with pytest.raises(OverflowError):
+        1 / math.cosh(x0) ** 2  # the old reference: fails the test, not the engine
+    assert 0.0 <= _tanh_slope_reference(x0) < 1e-300  # the true slope, e^(-2|x|) scale
+    x = Value(x0)
+    x.tanh().backward()
+    assert x.grad == 0.0  # tanh rounds to +-1 far out, so 1 - tanh^2 is exactly 0
+
+
+def test_tanh_slope_reference_matches_one_over_cosh_squared_where_that_is_finite():
+    for x0 in [0.0, 1e-8, 0.5, -1.0, 3.0, 20.0, -100.0, 350.0]:
+        assert _tanh_slope_reference(x0) == pytest.approx(1 / math.cosh(x0) ** 2, rel=1e-14)
+
+
 @given(finite)
+@example(360.0)  # 355 < |x| <= 400: where the old reference 1/cosh(x)**2 overflowed
+@example(-399.0)
 def test_tanh_is_accurate_and_finite_for_every_finite_input(x0):
     x = Value(x0)
     y = x.tanh()
     y.backward()
     assert -1.0 <= y.data <= 1.0
     assert y.data == math.tanh(x0)
-    # 1 - tanh^2 = 1 / cosh^2, which underflows to 0 far out
-    slope = 0.0 if abs(x0) > 400 else 1 / math.cosh(x0) ** 2
-    assert x.grad == pytest.approx(slope, rel=1e-12, abs=3e-16)
+    assert x.grad == pytest.approx(_tanh_slope_reference(x0), rel=1e-12, abs=3e-16)
     assert 0.0 <= x.grad <= 1.0
 
 

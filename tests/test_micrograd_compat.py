@@ -10,7 +10,7 @@ import random
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import autodiff
@@ -148,9 +148,13 @@ def run_program(Value, steps, inputs):
 @needs_micrograd
 @given(program, st.lists(st.floats(-3, 3), min_size=2, max_size=2))
 def test_random_micrograd_programs_give_the_same_values_and_gradients(steps, inputs):
-    expected = run_program(micrograd_engine.Value, steps, inputs)
+    try:
+        expected = run_program(micrograd_engine.Value, steps, inputs)
+    except OverflowError:  # micrograd's x**k raises where floats overflow; autodiff gives inf
+        assume(False)
     actual = run_program(autodiff.Value, steps, inputs)
-    assert actual == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    # products overflow to inf in both engines, and inf - inf is nan in both
+    assert actual == pytest.approx(expected, rel=1e-9, abs=1e-12, nan_ok=True)
 
 
 # micrograd's demo: a tiny MLP written against "a Value class", trained a few steps

@@ -128,3 +128,48 @@ def test_nonfinite_parameters_are_not_saved(tmp_path):
     with pytest.raises(ValueError, match="'layers.0.neurons.1.w.1' is nan"):
         model.save(tmp_path / "m.json")
     assert os.listdir(tmp_path) == []
+
+
+class Bag(Module):
+    def __init__(self, **attributes):
+        for name, value in attributes.items():
+            setattr(self, name, value)
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"0": [Value(1.0)], "0.0": Value(2.0)}, "params.0.0"),
+        ({0: Value(1.0), "0": Value(2.0)}, "params.0"),
+        ({"a.b": Value(1.0), "a": {"b": Value(2.0)}}, "params.a.b"),
+    ],
+)
+def test_two_parameters_with_one_name_are_an_error_not_a_silent_loss(tmp_path, params, name):
+    bag = Bag(params=params)
+    with pytest.raises(ValueError, match=f"two different parameters are both named '{name}'"):
+        bag.parameters()
+    with pytest.raises(ValueError, match="both named"):
+        bag.save(tmp_path / "bag.json")
+    assert os.listdir(tmp_path) == []
+
+
+def test_one_value_under_two_equal_paths_is_one_parameter():
+    v = Value(1.0)
+    bag = Bag(params={0: v, "0": v})
+    assert bag.named_parameters() == [("params.0", v)]
+
+
+def test_a_module_that_refers_to_itself_is_walked_once(tmp_path):
+    bag = Bag(w=Value(1.0))
+    bag.me = bag
+    bag.loop = [bag, {"again": bag}]
+    assert bag.named_parameters() == [("w", bag.w)]
+    bag.save(tmp_path / "bag.json")
+    bag.w.data = 5.0
+    assert bag.load(tmp_path / "bag.json").w.data == 1.0
+
+
+def test_a_child_reached_twice_keeps_its_first_names():
+    child = Bag(w=Value(1.0))
+    bag = Bag(first=child, second=[child], own=Value(2.0))
+    assert [name for name, _ in bag.named_parameters()] == ["first.w", "own"]

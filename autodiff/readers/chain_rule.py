@@ -97,17 +97,21 @@ def explain(root: Value, wrt: Value, max_paths: int = 64, precision: int = 4) ->
     Each path's edges carry the op and its local derivative (from the rule table,
     evaluated at the recorded values); edges between named (labelled) Values are
     grouped into factors such as di/dw. Raises ValueError when there are more than
-    ``max_paths`` paths, which grow exponentially with depth in some graphs.
+    ``max_paths`` paths, which grow exponentially with depth in some graphs; the
+    message gives the count: exact below 2^64 (or max_paths, if larger), and beyond
+    that an estimate such as ``about 2.8e4515``.
     """
     if not isinstance(root, Value) or not isinstance(wrt, Value):
         raise TypeError(
             f"explain() expects two Values, got {type(root).__name__} and {type(wrt).__name__}"
         )
     order = topological_order(root)
-    count = _count_paths(order, wrt)
+    cap = max(_EXACT_UP_TO, max_paths + 1)
+    count = _count_paths(order, wrt, cap)
     if count > max_paths:
+        shown = str(count) if count < cap else f"about {_scientific(_log2_paths(order, wrt))}"
         raise ValueError(
-            f"d{_name(root, 'root')}/d{_name(wrt, 'wrt')} has {count} chain-rule paths, more "
+            f"d{_name(root, 'root')}/d{_name(wrt, 'wrt')} has {shown} chain-rule paths, more "
             f"than max_paths={max_paths}; pass a larger max_paths= or explain a smaller graph"
         )
     reaches = {wrt} if count else set()
@@ -125,13 +129,45 @@ def explain(root: Value, wrt: Value, max_paths: int = 64, precision: int = 4) ->
     return Explanation(_name(root, "root"), _name(wrt, "wrt"), tuple(paths), precision)
 
 
-def _count_paths(order: list[Value], wrt: Value) -> int:
+# Path counts are exact below this and saturate at it, so counting stays linear in
+# the graph's size: a chain of n doublings has 2^n paths, and exact n-bit counts at
+# every node would make counting quadratic (minutes for a million ops).
+_EXACT_UP_TO = 2**64
+
+
+def _count_paths(order: list[Value], wrt: Value, cap: int) -> int:
+    """min(number of paths from wrt to order[-1], cap)."""
     counts = {wrt: 1}
     for node in order:
         n = sum(counts.get(v, 0) for v in node._prev)
         if n:
-            counts[node] = counts.get(node, 0) + n
+            counts[node] = min(counts.get(node, 0) + n, cap)
     return counts.get(order[-1], 0)
+
+
+def _log2_paths(order: list[Value], wrt: Value) -> float:
+    """log2 of the number of paths from wrt to order[-1], counted in the log domain.
+
+    log2(2^a + 2^b) = max(a, b) + log2(1 + 2^-(|a - b|)), so no count overflows.
+    """
+    logs = {wrt: 0.0}
+    for node in order:
+        for v in node._prev:
+            if v in logs:
+                a, b = logs[v], logs.get(node, -math.inf)
+                hi, lo = max(a, b), min(a, b)
+                logs[node] = hi + math.log2(1.0 + 2.0 ** (lo - hi))
+    return logs[order[-1]]
+
+
+def _scientific(log2_count: float) -> str:
+    """2^log2_count as '2.8e4515', without ever forming the number."""
+    log10 = log2_count * math.log10(2.0)
+    exponent = math.floor(log10)
+    mantissa = 10.0 ** (log10 - exponent)
+    if round(mantissa, 1) >= 10.0:
+        mantissa, exponent = 1.0, exponent + 1
+    return f"{mantissa:.1f}e{exponent}"
 
 
 def _local(node: Value, i: int) -> float:
