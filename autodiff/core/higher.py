@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import inspect
 import reprlib
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from numbers import Real
@@ -37,10 +38,14 @@ from autodiff.core.value import Value
 _ARGUMENT = Rule("id", lambda x: x, lambda x, out: (1.0,))
 
 
-class _Tracing:
-    """How many grad/hessian/hvp calls are evaluating their function right now."""
+class _Tracing(threading.local):
+    """How many grad/hessian/hvp calls are evaluating their function right now, in the
+    calling thread (another thread's grad(f) must not put this one in Value mode)."""
 
-    depth = 0
+    depth = 0  # the default each thread starts from
+
+
+_tracing = _Tracing()
 
 
 def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
@@ -197,7 +202,7 @@ def _labelled(g: Any, label: str) -> Value:
 
 def _wants_values(args: Sequence[Any], kwargs: dict[str, Any]) -> bool:
     """Value mode: a Value among the arguments, or nested inside another grad's f."""
-    if _Tracing.depth > 0:
+    if _tracing.depth > 0:
         return True
     return any(isinstance(a, Value) for a in args) or any(
         isinstance(a, Value) for a in kwargs.values()
@@ -230,12 +235,12 @@ def _wrap_arguments(
 
 def _evaluate(f: Callable[..., Any], call: list[Any], kwargs: dict[str, Any], caller: str) -> Any:
     """f(*call, **kwargs), recorded even inside no_grad, and checked to be a scalar."""
-    _Tracing.depth += 1
+    _tracing.depth += 1
     try:
         with enable_grad():
             out = f(*call, **kwargs)
     finally:
-        _Tracing.depth -= 1
+        _tracing.depth -= 1
     if isinstance(out, Value):
         return out
     if isinstance(out, Real) and not isinstance(out, bool):

@@ -8,7 +8,7 @@ from numbers import Real
 from typing import Any, Union
 
 from autodiff.core import rules
-from autodiff.core.modes import state
+from autodiff.core.modes import _modes, state
 
 Operand = Union["Value", int, float]
 
@@ -184,14 +184,16 @@ def _node(rule: rules.Rule, data: float, x: Value, y: Value | None) -> Value:
 
 
 def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
-    """The slow path of recording an op: inside no_grad or detect_anomaly."""
-    if state.recording:
+    """The slow path of recording an op: some thread is inside no_grad or detect_anomaly,
+    so read the calling thread's own modes."""
+    modes = _modes
+    if modes.recording:
         out._rule = rule
         out._x = x
         out._y = y
     else:
         out._rule = out._x = out._y = None
-    if state.anomaly:
+    if modes.anomaly:
         _check_output(rule, x, y, out.data)
 
 
