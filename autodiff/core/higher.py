@@ -30,7 +30,7 @@ from typing import Any
 from autodiff.core.engine import gradients
 from autodiff.core.modes import enable_grad
 from autodiff.core.rules import Rule
-from autodiff.core.value import Value
+from autodiff.core.value import Value, _Constant
 
 # Each differentiated argument enters f through its own identity node, so
 # d f/d(argument i) is a partial derivative even when the caller passes the same
@@ -55,8 +55,10 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
     Values (or inside another grad) it returns a Value labelled ``"df/dx"`` whose
     graph can be differentiated again, so ``grad(grad(f))`` is f'' and
     ``grad(grad(grad(f)))`` is f'''. With a tuple ``argnums`` it returns a tuple
-    of partial derivatives, one per listed argument. Arguments not listed pass
-    through unchanged.
+    of partial derivatives, one per listed argument. Positional arguments not listed
+    that are numbers enter f as constant Values (leaves no gradient is taken for), so
+    a function written for Values (``x.exp() * y``) works whatever ``argnums`` is;
+    Values and everything else (and keyword arguments) pass through unchanged.
 
     ``f`` must return a scalar Value, or a number (a constant: every derivative
     is 0.0, or Value(0.0) in Value mode).
@@ -73,6 +75,7 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
         value_mode = _wants_values(args, kwargs)
         call = list(args)
         wrt = _wrap_arguments(call, positions, value_mode, names, "grad")
+        _constant_arguments(call, positions, names)
         out = _evaluate(f, call, kwargs, "grad")
         if value_mode:
             result = _labelled_gradients(out, wrt, fname, labels)
@@ -231,6 +234,14 @@ def _wrap_arguments(
         call[i] = leaf
         wrt.append(leaf)
     return wrt
+
+
+def _constant_arguments(call: list[Any], positions: Sequence[int], names: list[str]) -> None:
+    """Replace each number in ``call`` not differentiated by a constant Value."""
+    for i, a in enumerate(call):
+        if i in positions or isinstance(a, (bool, Value)) or not isinstance(a, Real):
+            continue
+        call[i] = _Constant(a, label=_name(names, i))
 
 
 def _evaluate(f: Callable[..., Any], call: list[Any], kwargs: dict[str, Any], caller: str) -> Any:
