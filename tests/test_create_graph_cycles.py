@@ -6,6 +6,7 @@ cycle is broken. gradients(..., create_graph=True) stores nothing and makes no c
 from __future__ import annotations
 
 import gc
+import math
 import warnings
 import weakref
 from contextlib import contextmanager
@@ -92,3 +93,16 @@ def test_gradients_with_create_graph_leaves_no_cycle():
         refs = [weakref.ref(x), weakref.ref(dx)]
         del x, dx
         assert all(r() is None for r in refs)
+
+
+def test_a_second_backward_through_a_stored_gradient_names_the_leaf_not_the_seed():
+    # first = cos(x) * seed: the seed (1.0) is a constant, so only x holds a graph
+    x = Value(0.7, label="x")
+    with pytest.warns(UserWarning, match=CYCLE):
+        x.sin().backward(create_graph=True)
+    first, x.grad = x.grad, 0.0
+    with pytest.warns(UserWarning, match=CYCLE) as caught:
+        first.backward(create_graph=True)
+    message = str(caught[0].message)
+    assert "x.grad leads back to x," in message and "through" not in message
+    assert x.grad.data == pytest.approx(-math.sin(0.7), rel=1e-15)

@@ -159,7 +159,7 @@ def _propagate(root: Value, seed: float | Value, create_graph: bool) -> dict[Val
     """The general backward pass: a dict of gradients, as floats or as Values."""
     order = topological_order(root)
     if create_graph and not isinstance(seed, Value):
-        seed = Value(seed)
+        seed = _Constant(seed)  # a leaf no one differentiates by
     grads: dict[Value, Any] = {root: seed}
     checking = state.anomaly
     with _recording_derivatives() if create_graph else nullcontext():

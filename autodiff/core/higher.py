@@ -175,7 +175,7 @@ def _labelled_gradients(
     """d out/d w for each w, as Values labelled like "df/dx" for graph renderers."""
     if not isinstance(out, Value):
         return [_labelled(0.0, label) for label in labels]
-    seed = Value(1.0, label=f"d{name}/d{name}")
+    seed = _Constant(1.0, label=f"d{name}/d{name}")
     _derivatives.add(seed)
     grads = gradients(out, wrt, seed, create_graph=True)
     return [_labelled(g, label) for g, label in zip(grads, labels, strict=True)]
