@@ -4,12 +4,14 @@ derivative comes from the op's Rule (see ``autodiff.core.rules``)."""
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
 from autodiff.core.modes import _recording_derivatives, state
-from autodiff.core.value import Value, _to_float
+from autodiff.core.value import Value, _Constant, _to_float
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -157,7 +159,7 @@ def _propagate(root: Value, seed: float | Value, create_graph: bool) -> dict[Val
     """The general backward pass: a dict of gradients, as floats or as Values."""
     order = topological_order(root)
     if create_graph and not isinstance(seed, Value):
-        seed = Value(seed)
+        seed = _Constant(seed)  # a leaf no one differentiates by
     grads: dict[Value, Any] = {root: seed}
     checking = state.anomaly
     with _recording_derivatives() if create_graph else nullcontext():
@@ -183,15 +185,91 @@ def _propagate(root: Value, seed: float | Value, create_graph: bool) -> dict[Val
 def _store_graph_gradients(root: Value, seed: float) -> None:
     """backward(create_graph=True): leaves get Value gradients (accumulating); intermediate
     Values get the float, as a Value there would tie the node into a reference cycle
-    (node -> grad -> graph -> node) and keep the graph alive after it is dropped."""
+    (node -> grad -> graph -> node) and keep the graph alive after it is dropped.
+
+    A leaf's Value gradient usually leads back to a leaf (d(x*x)/dx = 2x refers to x),
+    which is such a cycle; as PyTorch does, warn, saying how to break it."""
     grads = _propagate(root, seed, create_graph=True)
+    holders = []
     for node, g in grads.items():
         if node._rule is not None:
             node.grad = _plain(g)
-        elif type(node.grad) is float and node.grad == 0.0:
+            continue
+        if type(node) is _Constant:
+            g = _plain(g)
+        if type(node.grad) is float and node.grad == 0.0:
             node.grad = g
         else:
             node.grad = node.grad + g
+        if isinstance(node.grad, Value):
+            holders.append(node)
+    cycle = _reference_cycle(holders)
+    if cycle:
+        warnings.warn(_cycle_message(cycle), UserWarning, stacklevel=_callers_level())
+
+
+def _reference_cycle(starts: list[Value]) -> list[Value]:
+    """The leaves on one chain of references from a Value back to itself, or [] if none.
+
+    A Value refers to its inputs and, when it holds one, to its Value gradient; the
+    input edges alone never close a loop, so every cycle passes through a ``.grad``.
+    Iterative depth-first search with the usual three colours (unseen, on the path,
+    done): reaching a Value that is on the path closes a cycle.
+    """
+    on_path, done = 1, 2
+    colour: dict[Value, int] = {}
+    for start in starts:
+        if start in colour:
+            continue
+        colour[start] = on_path
+        path, pending = [start], [_references(start)]
+        while pending:
+            if not pending[-1]:
+                colour[path.pop()] = done
+                pending.pop()
+                continue
+            nxt = pending[-1].pop()
+            seen = colour.get(nxt)
+            if seen is None:
+                colour[nxt] = on_path
+                path.append(nxt)
+                pending.append(_references(nxt))
+            elif seen == on_path:
+                return [v for v in path[path.index(nxt) :] if v._rule is None]
+    return []
+
+
+def _references(v: Value) -> list[Value]:
+    refs = [v.grad] if isinstance(v.grad, Value) else []
+    if v._x is not None:
+        refs.append(v._x)
+        if v._y is not None:
+            refs.append(v._y)
+    return refs
+
+
+def _cycle_message(leaves: list[Value]) -> str:
+    named = next((i for i, v in enumerate(leaves) if v.label), 0)
+    leaves = leaves[named:] + leaves[:named]  # start at a leaf the user named, if any
+    names = [v.label or f"Value(data={v.data})" for v in leaves]
+    first = names[0]
+    through = f", through the .grad of {', '.join(names[1:4])}" if len(names) > 1 else ""
+    more = f" and {len(names) - 4} more" if len(names) > 4 else ""
+    return (
+        f"backward(create_graph=True) made a reference cycle: the gradient graph stored in "
+        f"{first}.grad leads back to {first}{through}{more}, so the graph is freed only by the "
+        f"garbage collector, not when dropped. When done with the gradient, set "
+        f"{first}.grad = 0.0 (autodiff.zero_grad(params) for all); "
+        f"autodiff.gradients(y, wrt, create_graph=True) stores nothing and makes no cycle."
+    )
+
+
+def _callers_level() -> int:
+    """The stacklevel of the first frame outside autodiff.core: the user's call."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("autodiff.core"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _check_gradients(node: Value, inputs: Any, grads: list[Any], upstream: Any) -> None:
@@ -207,3 +285,32 @@ def _check_gradients(node: Value, inputs: Any, grads: list[Any], upstream: Any) 
 
 def _plain(g: Any) -> float:
     return g.data if isinstance(g, Value) else g
+
+
+def chain_step(node: Value) -> None:
+    """One step of the chain rule at ``node``, micrograd's ``_backward``:
+
+        input.grad += d(node)/d(input) * node.grad    for each input of node's op,
+
+    the local derivatives read from the op's rule, evaluated on floats. Nothing for a
+    leaf. Calling it for every node in reverse topological order is backward().
+    """
+    rule = node._rule
+    if rule is None:
+        return
+    g = node.grad
+    if isinstance(g, Value):
+        raise TypeError(
+            f"_backward() is first-order, but the grad of this '{rule.name}' node is a Value "
+            "(from create_graph=True); use backward() for graphs of gradients"
+        )
+    x, y = node._x, node._y
+    if y is None:
+        (dx,) = _checked(rule, rule.derivatives(x.data, node.data), 1)
+        x.grad += dx * g
+    else:
+        dx, dy = _checked(rule, rule.derivatives(x.data, y.data, node.data), 2)
+        x.grad += dx * g
+        y.grad += dy * g
+    if state.anomaly:
+        _check_gradients(node, node._prev, [v.grad for v in node._prev], g)

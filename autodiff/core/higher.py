@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import inspect
 import reprlib
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from numbers import Real
@@ -29,7 +30,7 @@ from typing import Any
 from autodiff.core.engine import gradients
 from autodiff.core.modes import enable_grad
 from autodiff.core.rules import Rule
-from autodiff.core.value import Value
+from autodiff.core.value import Value, _Constant
 
 # Each differentiated argument enters f through its own identity node, so
 # d f/d(argument i) is a partial derivative even when the caller passes the same
@@ -37,10 +38,14 @@ from autodiff.core.value import Value
 _ARGUMENT = Rule("id", lambda x: x, lambda x, out: (1.0,))
 
 
-class _Tracing:
-    """How many grad/hessian/hvp calls are evaluating their function right now."""
+class _Tracing(threading.local):
+    """How many grad/hessian/hvp calls are evaluating their function right now, in the
+    calling thread (another thread's grad(f) must not put this one in Value mode)."""
 
-    depth = 0
+    depth = 0  # the default each thread starts from
+
+
+_tracing = _Tracing()
 
 
 def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
@@ -50,8 +55,10 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
     Values (or inside another grad) it returns a Value labelled ``"df/dx"`` whose
     graph can be differentiated again, so ``grad(grad(f))`` is f'' and
     ``grad(grad(grad(f)))`` is f'''. With a tuple ``argnums`` it returns a tuple
-    of partial derivatives, one per listed argument. Arguments not listed pass
-    through unchanged.
+    of partial derivatives, one per listed argument. Positional arguments not listed
+    that are numbers enter f as constant Values (leaves no gradient is taken for), so
+    a function written for Values (``x.exp() * y``) works whatever ``argnums`` is;
+    Values and everything else (and keyword arguments) pass through unchanged.
 
     ``f`` must return a scalar Value, or a number (a constant: every derivative
     is 0.0, or Value(0.0) in Value mode).
@@ -68,6 +75,7 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
         value_mode = _wants_values(args, kwargs)
         call = list(args)
         wrt = _wrap_arguments(call, positions, value_mode, names, "grad")
+        _constant_arguments(call, positions, names)
         out = _evaluate(f, call, kwargs, "grad")
         if value_mode:
             result = _labelled_gradients(out, wrt, fname, labels)
@@ -167,7 +175,7 @@ def _labelled_gradients(
     """d out/d w for each w, as Values labelled like "df/dx" for graph renderers."""
     if not isinstance(out, Value):
         return [_labelled(0.0, label) for label in labels]
-    seed = Value(1.0, label=f"d{name}/d{name}")
+    seed = _Constant(1.0, label=f"d{name}/d{name}")
     _derivatives.add(seed)
     grads = gradients(out, wrt, seed, create_graph=True)
     return [_labelled(g, label) for g, label in zip(grads, labels, strict=True)]
@@ -197,7 +205,7 @@ def _labelled(g: Any, label: str) -> Value:
 
 def _wants_values(args: Sequence[Any], kwargs: dict[str, Any]) -> bool:
     """Value mode: a Value among the arguments, or nested inside another grad's f."""
-    if _Tracing.depth > 0:
+    if _tracing.depth > 0:
         return True
     return any(isinstance(a, Value) for a in args) or any(
         isinstance(a, Value) for a in kwargs.values()
@@ -228,14 +236,22 @@ def _wrap_arguments(
     return wrt
 
 
+def _constant_arguments(call: list[Any], positions: Sequence[int], names: list[str]) -> None:
+    """Replace each number in ``call`` not differentiated by a constant Value."""
+    for i, a in enumerate(call):
+        if i in positions or isinstance(a, (bool, Value)) or not isinstance(a, Real):
+            continue
+        call[i] = _Constant(a, label=_name(names, i))
+
+
 def _evaluate(f: Callable[..., Any], call: list[Any], kwargs: dict[str, Any], caller: str) -> Any:
     """f(*call, **kwargs), recorded even inside no_grad, and checked to be a scalar."""
-    _Tracing.depth += 1
+    _tracing.depth += 1
     try:
         with enable_grad():
             out = f(*call, **kwargs)
     finally:
-        _Tracing.depth -= 1
+        _tracing.depth -= 1
     if isinstance(out, Value):
         return out
     if isinstance(out, Real) and not isinstance(out, bool):

@@ -1,59 +1,104 @@
-"""Switches that change how operations are recorded: no_grad and detect_anomaly.
+"""Switches that change how operations are recorded: no_grad, enable_grad, detect_anomaly.
 
-Both are plain process-wide flags read by every operation (cheaper than a
-thread-local lookup on the hot path); like the rest of the engine they are not
-meant to be flipped from several threads at once.
+The modes belong to a thread, as PyTorch's grad mode does: a block entered in one
+thread changes nothing in any other, and a new thread starts with recording on and
+anomaly detection off, whatever the thread that started it is doing. (PyTorch keeps
+its anomaly mode process-wide; here it is per thread too, so one thread's debugging
+cannot make another thread's ``log(0)`` raise.)
+
+Every operation reads one flag on the hot path, ``state.plain``: a module-global
+that is True exactly when no thread has a mode in effect that changes recording
+(inside no_grad, or inside detect_anomaly). Only when it is False does an operation
+look up its own thread's modes (``state.recording``, ``state.anomaly``). A
+lock-protected count of the threads whose modes differ from the defaults keeps the
+flag exact: it turns False when the first such thread enters a block and True again
+when the last one leaves.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-class _State:
-    """The flags every operation reads. Change them with the context managers below."""
-
-    __slots__ = ("recording", "anomaly", "plain")
+class _ThreadModes(threading.local):
+    """One thread's modes. Each thread sees its own copy, made with these defaults."""
 
     def __init__(self) -> None:
         self.recording = True  # record each op's inputs so backward can reach them
         self.anomaly = False  # raise at the first op that makes nan or inf
-        self.plain = True  # recording and not anomaly: the one check on the hot path
 
-    def set(self, recording: bool, anomaly: bool) -> None:
-        self.recording = recording
-        self.anomaly = anomaly
-        self.plain = recording and not anomaly
+
+_modes = _ThreadModes()
+_lock = threading.Lock()
+_threads_not_plain = 0  # threads whose modes are not (recording, no anomaly); under _lock
+
+
+class _State:
+    """What every operation reads: ``plain`` (one global check), then this thread's modes.
+
+    ``recording`` and ``anomaly`` read the calling thread's modes. Change them with the
+    context managers below.
+    """
+
+    __slots__ = ("plain",)
+
+    def __init__(self) -> None:
+        self.plain = True  # no thread records differently: the one check on the hot path
+
+    @property
+    def recording(self) -> bool:
+        """Whether this thread records ops (False inside no_grad)."""
+        return _modes.recording
+
+    @property
+    def anomaly(self) -> bool:
+        """Whether this thread checks every op for nan and inf (inside detect_anomaly)."""
+        return _modes.anomaly
 
 
 state = _State()
 
 
+def _set(recording: bool, anomaly: bool) -> None:
+    """Set the calling thread's modes, and keep ``state.plain`` true to all threads."""
+    global _threads_not_plain
+    modes = _modes
+    was_plain = modes.recording and not modes.anomaly
+    plain = recording and not anomaly
+    modes.recording = recording
+    modes.anomaly = anomaly
+    if plain != was_plain:
+        with _lock:
+            _threads_not_plain += -1 if plain else 1
+            state.plain = _threads_not_plain == 0
+
+
 @contextmanager
 def no_grad() -> Iterator[None]:
-    """Inside this block operations record no inputs: results are leaves.
+    """Inside this block, in this thread, operations record no inputs: results are leaves.
 
     Use it for parameter updates and evaluation, where no gradient is wanted and
     recording the graph would only cost time and memory.
     """
-    before = state.recording
-    state.set(False, state.anomaly)
+    before = _modes.recording
+    _set(False, _modes.anomaly)
     try:
         yield
     finally:
-        state.set(before, state.anomaly)
+        _set(before, _modes.anomaly)
 
 
 @contextmanager
 def enable_grad() -> Iterator[None]:
-    """Record operations again, even inside a no_grad block."""
-    before = state.recording
-    state.set(True, state.anomaly)
+    """Record operations again in this thread, even inside a no_grad block."""
+    before = _modes.recording
+    _set(True, _modes.anomaly)
     try:
         yield
     finally:
-        state.set(before, state.anomaly)
+        _set(before, _modes.anomaly)
 
 
 @contextmanager
@@ -61,14 +106,15 @@ def detect_anomaly() -> Iterator[None]:
     """Raise FloatingPointError at the first op whose output or gradient is nan or inf.
 
     The error names the op and its input values, so a nan deep in training can be
-    traced to the operation that produced it (forward or backward).
+    traced to the operation that produced it (forward or backward). Only operations
+    and backward passes run by this thread are checked.
     """
-    before = state.anomaly
-    state.set(state.recording, True)
+    before = _modes.anomaly
+    _set(_modes.recording, True)
     try:
         yield
     finally:
-        state.set(state.recording, before)
+        _set(_modes.recording, before)
 
 
 @contextmanager
@@ -78,9 +124,9 @@ def _recording_derivatives() -> Iterator[None]:
     Forward anomaly checks are off here: a nan made while differentiating is reported
     by backward's own check, which names the op being differentiated.
     """
-    before = (state.recording, state.anomaly)
-    state.set(True, False)
+    before = (_modes.recording, _modes.anomaly)
+    _set(True, False)
     try:
         yield
     finally:
-        state.set(*before)
+        _set(*before)

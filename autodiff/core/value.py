@@ -8,7 +8,7 @@ from numbers import Real
 from typing import Any, Union
 
 from autodiff.core import rules
-from autodiff.core.modes import state
+from autodiff.core.modes import _modes, state
 
 Operand = Union["Value", int, float]
 
@@ -39,15 +39,31 @@ class Value:
     # two halves the work of Python's garbage collector in a training loop.
     __slots__ = ("data", "grad", "label", "_rule", "_x", "_y", "__weakref__")
 
-    def __init__(self, data: float, label: str = "") -> None:
+    def __init__(
+        self,
+        data: float,
+        _children: tuple[Value, ...] = (),
+        _op: str | rules.Rule = "",
+        label: str = "",
+    ) -> None:
+        """A leaf ``Value(data, label="x")``, or micrograd's hand-built node.
+
+        ``Value(a.data + b.data, (a, b), '+')`` records op '+' with inputs a and b, as
+        micrograd's ``Value(data, _children, _op)`` does; ``data`` is taken as given. The
+        op is named as in the rule table or as micrograd names it ('ReLU', '**2' for a
+        constant power), or is a Rule. For compatibility, a str in second position is
+        the label: ``Value(1.0, "x")`` is ``Value(1.0, label="x")``.
+        """
         self.data = _to_float(data, "Value()")
-        if not isinstance(label, str):
-            raise TypeError(f"Value() label expected a str, got {_describe(label)}")
         self.grad: Any = 0.0
-        self.label = label
         self._rule: rules.Rule | None = None
         self._x: Value | None = None
         self._y: Value | None = None
+        if _children or _op:  # rare: a node built by hand, or a label in second position
+            label = _hand_built(self, _children, _op, label)
+        if not isinstance(label, str):
+            raise TypeError(f"Value() label expected a str, got {_describe(label)}")
+        self.label = label
 
     @property
     def _prev(self) -> tuple[Value, ...]:
@@ -158,11 +174,97 @@ class Value:
 
         backward(self, gradient, create_graph)
 
+    def _backward(self) -> None:
+        """micrograd's hand-backprop hook: one step of the chain rule at this node.
+
+        Each input gets ``input.grad += d(self)/d(input) * self.grad``, the local
+        derivative read from the op's rule; a leaf has no inputs, so nothing happens.
+        This is the lecture's ``o.grad = 1.0; o._backward(); n._backward(); ...``, to
+        be called in reverse topological order; ``backward()`` does the whole pass.
+        First-order only: ``self.grad`` must be a number.
+        """
+        from autodiff.core.engine import chain_step
+
+        chain_step(self)
+
+
+class _Constant(Value):
+    """A number that entered the graph as an operand (the 2 in ``2 * x``), or an argument
+    grad() does not differentiate by: a leaf no one differentiates with respect to.
+
+    ``backward(create_graph=True)`` stores its gradient as a float, never as a graph: no
+    one holds a constant to clear its ``.grad``, so a graph there could form a reference
+    cycle (constant -> grad -> graph -> constant) that nobody can break.
+    """
+
+    __slots__ = ()
+
+
+# micrograd's names for ops that the rule table names otherwise
+_MICROGRAD_NAMES = {"ReLU": rules.RELU}
+
+
+def _hand_built(node: Value, children: Any, op: Any, label: Any) -> Any:
+    """Record micrograd's ``Value(data, _children, _op)`` on ``node``; return the label."""
+    if isinstance(children, str):  # Value(1.0, "x"): the label, as before the micrograd form
+        if op or label:
+            raise TypeError(
+                f"Value() got the str {children!r} in second position, where micrograd puts "
+                "_children; pass a label by keyword: Value(data, label=...)"
+            )
+        return children
+    if not isinstance(children, (tuple, list)):
+        raise TypeError(f"Value() _children expected a tuple of Values, got {_describe(children)}")
+    for i, child in enumerate(children):
+        if not isinstance(child, Value):
+            raise TypeError(f"Value() _children[{i}] expected a Value, got {_describe(child)}")
+    if not isinstance(op, (str, rules.Rule)):
+        raise TypeError(f"Value() _op expected an op name (str) or a Rule, got {_describe(op)}")
+    if not op:
+        raise ValueError(
+            f"Value() got {len(children)} _children but no _op: name the op that made it, "
+            "e.g. Value(a.data + b.data, (a, b), '+')"
+        )
+    if not children:
+        raise ValueError(f"Value() got _op {_op_name(op)!r} but no _children: give its inputs")
+    rule = op if isinstance(op, rules.Rule) else _rule_named(op, len(children))
+    if rule.arity != len(children):
+        raise ValueError(
+            f"Value() op {rule.name!r} takes {rule.arity} input(s), got {len(children)} _children"
+        )
+    x, y = children[0], children[1] if len(children) == 2 else None
+    if state.plain:
+        node._rule, node._x, node._y = rule, x, y
+    else:
+        _record(node, rule, x, y)
+    return label
+
+
+def _op_name(op: str | rules.Rule) -> str:
+    return op if isinstance(op, str) else op.name
+
+
+def _rule_named(op: str, count: int) -> rules.Rule:
+    """The rule for an op name: the table's names, micrograd's 'ReLU', '**k' (k a number)."""
+    table = {r.name: r for r in vars(rules).values() if isinstance(r, rules.Rule)}
+    rule = table.get(op) or _MICROGRAD_NAMES.get(op)
+    if rule is not None:
+        return rule
+    if op.startswith("**"):
+        if count == 2:  # micrograd names a Value exponent '**Value(data=...)'
+            return rules.POW
+        try:
+            return rules.constant_power(float(op[2:]))
+        except ValueError:
+            pass
+    names = ", ".join(repr(name) for name in [*table, *_MICROGRAD_NAMES])
+    raise ValueError(f"Value() got an unknown _op {op!r}; expected one of {names}, or '**k'")
+
 
 def _lift(x: object, rule: rules.Rule) -> Value:
     if isinstance(x, Value):
         return x
-    return Value(_to_float(x, f"operand of '{rule.name}'"))
+    return _Constant(_to_float(x, f"operand of '{rule.name}'"))
 
 
 _new = Value.__new__
@@ -184,14 +286,16 @@ def _node(rule: rules.Rule, data: float, x: Value, y: Value | None) -> Value:
 
 
 def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
-    """The slow path of recording an op: inside no_grad or detect_anomaly."""
-    if state.recording:
+    """The slow path of recording an op: some thread is inside no_grad or detect_anomaly,
+    so read the calling thread's own modes."""
+    modes = _modes
+    if modes.recording:
         out._rule = rule
         out._x = x
         out._y = y
     else:
         out._rule = out._x = out._y = None
-    if state.anomaly:
+    if modes.anomaly:
         _check_output(rule, x, y, out.data)
 
 
