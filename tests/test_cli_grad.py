@@ -86,10 +86,12 @@ def test_grad_runs_nothing_from_a_hostile_expression(capsys, tmp_path, monkeypat
     assert code == 2 and list(tmp_path.iterdir()) == []
 
 
-def test_grad_without_an_expression_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as caught:
-        main(["grad"])
-    assert caught.value.code == 2
+def test_grad_without_an_expression_is_a_one_line_usage_error(capsys):
+    code, out, err = run(capsys, "grad")
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("autodiff grad: error: the following arguments are required: EXPR")
+    assert "usage: autodiff grad [options] EXPR [NAME=VALUE ...]" in line
 
 
 def test_grad_render_and_frames_write_files(capsys, tmp_path):
