@@ -472,14 +472,20 @@ def _leading_minus_hint(argv: list[str]) -> str:
     """Advice for `autodiff grad "-x**2" x=3`, which argparse reads as an option."""
     if not argv or argv[0] not in ("grad", "graph") or "--" in argv:
         return ""
-    options = {"-h", "-o"}
-    minus = next((a for a in argv[1:] if a[:1] == "-" and a[:2] != "--" and a not in options), "")
+    minus = next((a for a in argv[1:] if _starts_with_minus(a)), "")
     if not minus:
         return ""
     bindings = [a for a in argv[1:] if "=" in a and a[:1] != "-"]
     rest = [a for a in argv[1:] if a != minus and a not in bindings]
     fixed = ["autodiff", argv[0], *rest, "--", minus, *bindings]
     return f"; if EXPR starts with a minus, put -- before it: {shlex.join(fixed)}"
+
+
+def _starts_with_minus(arg: str) -> bool:
+    """An argument that begins with a minus and is not an option of grad or graph."""
+    if arg[:1] != "-" or arg in ("-", "--", "-h", "-o"):
+        return False
+    return re.fullmatch(r"--[a-z][a-z-]*(=.*)?", arg) is None
 
 
 class _Version(argparse.Action):
