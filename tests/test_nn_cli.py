@@ -79,7 +79,9 @@ def test_plot_into_a_folder_that_cannot_exist_fails_before_training(tmp_path, ca
     captured = capsys.readouterr()
     assert captured.out == ""
     (line,) = captured.err.strip().splitlines()
-    assert line == f"autodiff train: error: cannot write {path.parent}: Not a directory"
+    assert line == (
+        f"autodiff train: error: cannot write {path}: {tmp_path / 'file'} is a file, not a folder"
+    )
 
 
 @pytest.mark.parametrize(

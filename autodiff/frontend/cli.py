@@ -183,7 +183,9 @@ class _FileError(Exception):
     """A file or folder the user named could not be written: names their path, not ours."""
 
     def __init__(self, path: str | os.PathLike[str], error: OSError) -> None:
-        super().__init__(f"cannot write {os.fspath(path)}: {error.strerror or error}")
+        blocker = next((p for p in reversed(Path(path).parents) if p.is_file()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker else error.strerror or error
+        super().__init__(f"cannot write {os.fspath(path)}: {reason}")
 
 
 # autodiff grad / autodiff graph: an expression from the command line
@@ -387,7 +389,7 @@ def _run_train(args: argparse.Namespace) -> int:
             try:  # as `graph -o` does; before training, so a bad path costs no time
                 Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise _FileError(Path(plot_path).parent, error) from None
+                raise _FileError(plot_path, error) from None
     except MissingMatplotlib as e:
         if args.plot:  # asked for: fail now rather than after training
             return _fail("train", f"--plot needs matplotlib: {e}")
