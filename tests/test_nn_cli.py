@@ -114,3 +114,25 @@ def test_python_dash_m_autodiff_train_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout
+
+
+def test_moons_example_without_matplotlib_stops_before_training(tmp_path):
+    blocked = tmp_path / "blocked"
+    (blocked / "matplotlib").mkdir(parents=True)
+    (blocked / "matplotlib" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, os.path.join(root, "examples", "moons.py"), "b.png"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), root])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""  # not even the model: nothing was built or trained
+    assert result.stderr == (
+        "examples/moons.py: matplotlib is not installed; install it with: "
+        'pip install "autodiff-scalar[plot]"\n'
+    )
+    assert not (tmp_path / "b.png").exists()
