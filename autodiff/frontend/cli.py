@@ -485,8 +485,8 @@ def _leading_minus_hint(argv: list[str]) -> str:
 
 def _starts_with_minus(arg: str) -> bool:
     """An argument that begins with a minus and is not an option of grad or graph."""
-    if arg[:1] != "-" or arg in ("-", "--", "-h", "-o"):
-        return False
+    if arg[:1] != "-" or arg in ("-", "--", "-h", "-o") or re.fullmatch(r"-[\d.][\w.+-]*", arg):
+        return False  # not a minus, an option, or a negative number (argparse takes those)
     return re.fullmatch(r"--[a-z][a-z-]*(=.*)?", arg) is None
 
 
