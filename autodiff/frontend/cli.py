@@ -36,7 +36,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         _fall_back_to_ascii(stream)
     prog = "autodiff"
-    interrupted = False
     try:
         parser = build_parser()
         _Parser.hint = _leading_minus_hint(argv)
@@ -55,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         return code
     except KeyboardInterrupt:
-        interrupted = True
+        pass  # reported below
     except BrokenPipeError:  # the reader went away (| head): stop quietly, as Unix tools do
         _discard_stdout()
         return 0
@@ -63,10 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         _say(f"{prog}: error: cannot write the output: {error.strerror or error}")
         return 1
-    # reported after the handler, once the interrupted frames are gone (a progress bar
-    # closes its line then), so the message stands on a line of its own
-    if interrupted:
-        _say(f"{prog}: interrupted")
+    # Ctrl-C, reported after the handler: the interrupted frames are gone by now and a
+    # progress bar has closed its line, so the message stands on a line of its own
+    _say(f"{prog}: interrupted")
     return 130
 
 
@@ -171,7 +169,7 @@ def _draw(args: argparse.Namespace, root: Value) -> int:
                 raise _FileError(args.frames, error) from None
             _note(args.command, f"wrote the backward pass, step by step: {index}")
     except GraphTooLarge as error:
-        if args.command == "walkthrough":
+        if not hasattr(args, "max_nodes"):
             return _fail(args.command, error)
         return _fail(args.command, f"{error} (here: --max-nodes N, or 0 for no limit)")
     except (_FileError, GraphvizError, ValueError) as error:
@@ -183,9 +181,20 @@ class _FileError(Exception):
     """A file or folder the user named could not be written: names their path, not ours."""
 
     def __init__(self, path: str | os.PathLike[str], error: OSError) -> None:
-        blocker = next((p for p in reversed(Path(path).parents) if p.is_file()), None)
+        blocker = _file_in_the_way(Path(path))
         reason = f"{blocker} is a file, not a folder" if blocker else error.strerror or error
         super().__init__(f"cannot write {os.fspath(path)}: {reason}")
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first folder of ``path`` that is in fact a file ("File exists" says too little)."""
+    for folder in reversed(path.parents):
+        try:
+            if folder.is_file():
+                return folder
+        except OSError:
+            return None
+    return None
 
 
 # autodiff grad / autodiff graph: an expression from the command line
