@@ -5,6 +5,7 @@ a full disk, a terminal that cannot show "·", Python's own warnings, usage erro
 """
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -55,7 +56,7 @@ def test_a_closed_pipe_ends_quietly_with_status_0(args):
 
 @pytest.mark.skipif(shutil.which("head") is None, reason="needs head")
 def test_head_takes_the_first_line_and_the_rest_ends_quietly():
-    script = " ".join(AUTODIFF) + ' walkthrough | head -1; echo "status ${PIPESTATUS[0]}"'
+    script = shlex.join(AUTODIFF) + ' walkthrough | head -1; echo "status ${PIPESTATUS[0]}"'
     done = subprocess.run(
         ["bash", "-c", script], env=ENV, capture_output=True, text=True, timeout=120
     )

@@ -10,21 +10,25 @@ character gets an ASCII stand-in ("*" for "·").
 from __future__ import annotations
 
 import argparse
-import codecs
 import json
 import math
 import os
 import platform
 import random
-import re
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from autodiff.core.value import Value
 from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_bindings
+from autodiff.frontend.terminal import (
+    UsageParser,
+    discard_stdout,
+    fall_back_to_ascii,
+    leading_minus_hint,
+    say,
+)
 from autodiff.readers import drawing
 from autodiff.readers.drawing import RANKDIRS, GraphTooLarge, GraphvizError, render
 from autodiff.readers.frames import render_backward_steps
@@ -34,11 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command line (``sys.argv[1:]`` by default) and return its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     for stream in (sys.stdout, sys.stderr):
-        _fall_back_to_ascii(stream)
+        fall_back_to_ascii(stream)
     prog = "autodiff"
     try:
         parser = build_parser()
-        _Parser.hint = _leading_minus_hint(argv)
+        UsageParser.hint = leading_minus_hint(argv)
         try:
             args = _parse(parser, argv)
             prog = f"autodiff {args.command}" if args.command else prog
@@ -50,26 +54,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as done:  # argparse's --help, --version and usage errors
             code = done.code if isinstance(done.code, int) else int(done.code is not None)
         finally:
-            _Parser.hint = ""
+            UsageParser.hint = ""
         sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         return code
     except KeyboardInterrupt:
         pass  # reported below
     except BrokenPipeError:  # the reader went away (| head): stop quietly, as Unix tools do
-        _discard_stdout()
+        discard_stdout()
         return 0
     except OSError as error:  # files are handled by each command: this is stdout failing
-        _discard_stdout()
-        _say(f"{prog}: error: cannot write the output: {error.strerror or error}")
+        discard_stdout()
+        say(f"{prog}: error: cannot write the output: {error.strerror or error}")
         return 1
     # Ctrl-C, reported after the handler: the interrupted frames are gone by now and a
     # progress bar has closed its line, so the message stands on a line of its own
-    _say(f"{prog}: interrupted")
+    say(f"{prog}: interrupted")
     return 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = UsageParser(
         prog="autodiff",
         description="A scalar autodiff engine for learning how backpropagation works.",
     )
@@ -330,12 +334,12 @@ def _json_number(x: float) -> float | str:
 
 def _fail(command: str, error: Exception | str) -> int:
     message = " ".join(str(error).splitlines())  # always one line
-    _say(f"autodiff {command}: error: {message}")
+    say(f"autodiff {command}: error: {message}")
     return 2
 
 
 def _note(command: str, message: str) -> None:
-    _say(f"autodiff {command}: {message}")
+    say(f"autodiff {command}: {message}")
 
 
 # autodiff train ------------------------------------------------------------------
@@ -455,48 +459,7 @@ def _parse_widths(text: str) -> list[int]:
     return widths
 
 
-# usage errors, --version and the output streams ------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with usage errors on one line: what is wrong, then the short usage."""
-
-    hint = ""
-    """Appended to usage errors; main sets it when EXPR seems to start with a minus."""
-
-    def error(self, message: str) -> NoReturn:
-        usage = " ".join(self.format_usage().split())
-        usage = re.sub(r" \[-[^\[\]]*\]", "", usage)  # the options: --help lists them
-        usage = usage.replace(self.prog, f"{self.prog} [options]", 1)
-        _say(f"{self.prog}: error: {message}{self.hint} ({usage}; see {self.prog} --help)")
-        raise SystemExit(2)
-
-
-def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
-    args, extra = parser.parse_known_args(argv)
-    if extra:  # reported by the subcommand's parser, with its usage
-        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
-    return args
-
-
-def _leading_minus_hint(argv: list[str]) -> str:
-    """Advice for `autodiff grad "-x**2" x=3`, which argparse reads as an option."""
-    if not argv or argv[0] not in ("grad", "graph") or "--" in argv:
-        return ""
-    minus = next((a for a in argv[1:] if _starts_with_minus(a)), "")
-    if not minus:
-        return ""
-    bindings = [a for a in argv[1:] if "=" in a and a[:1] != "-"]
-    rest = [a for a in argv[1:] if a != minus and a not in bindings]
-    fixed = ["autodiff", argv[0], *rest, "--", minus, *bindings]
-    return f"; if EXPR starts with a minus, put -- before it: {shlex.join(fixed)}"
-
-
-def _starts_with_minus(arg: str) -> bool:
-    """An argument that begins with a minus and is not an option of grad or graph."""
-    if arg[:1] != "-" or arg in ("-", "--", "-h", "-o") or re.fullmatch(r"-[\d.][\w.+-]*", arg):
-        return False  # not a minus, an option, or a negative number (argparse takes those)
-    return re.fullmatch(r"--[a-z][a-z-]*(=.*)?", arg) is None
+# --version, and arguments no parser took
 
 
 class _Version(argparse.Action):
@@ -515,50 +478,11 @@ class _Version(argparse.Action):
         parser.exit(0)
 
 
-# how characters a stream cannot encode are written (PYTHONIOENCODING=ascii, old consoles)
-_ASCII = {"·": "*", "×": "x", "−": "-", "→": "->", "σ": "sigma", "…": "..."}
-
-
-def _ascii_stand_in(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    text = error.object[error.start : error.end]
-    return "".join(_ASCII.get(ch, "?") for ch in text), error.end
-
-
-codecs.register_error("autodiff-ascii", _ascii_stand_in)
-
-
-def _fall_back_to_ascii(stream: TextIO) -> None:
-    """Let a stream that fails on characters it cannot encode write stand-ins instead."""
-    try:
-        unicode = codecs.lookup(stream.encoding).name.startswith("utf")
-    except (AttributeError, LookupError, TypeError):
-        return
-    if not unicode and getattr(stream, "errors", None) == "strict":
-        try:
-            stream.reconfigure(errors="autodiff-ascii")  # type: ignore[attr-defined]
-        except (AttributeError, ValueError, OSError):
-            pass
-
-
-def _discard_stdout() -> None:
-    """Point stdout at the null device, so that the interpreter's last flush of what is
-    still buffered neither fails again nor prints "Exception ignored"."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _say(line: str) -> None:
-    """One line on stderr; if stderr itself is gone, there is no one left to tell."""
-    try:
-        print(line, file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the subcommand's parser, with its usage
+        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 if __name__ == "__main__":
