@@ -7,6 +7,8 @@ from 1.0 to 0.1. Added: a held-out set of fresh moons points to report test
 accuracy, and the decision boundary saved as a PNG.
 
     python examples/moons.py [PATH.png]      (after pip install -e ".[plot]")
+
+Without matplotlib it stops at once, before training, with the install command (exit 2).
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ import random
 import sys
 
 from nn import MLP, SGD, accuracy, fit, losses, make_moons
-from nn.plot import MissingMatplotlib, decision_boundary
+from nn.plot import MissingMatplotlib, decision_boundary, require_matplotlib
 
 
-def main(plot_path: str = "moons_decision_boundary.png") -> None:
+def main(plot_path: str = "moons_decision_boundary.png") -> int:
+    try:
+        require_matplotlib()  # before ten seconds of training, not after
+    except MissingMatplotlib as e:
+        print(f"examples/moons.py: {e}", file=sys.stderr)
+        return 2
     random.seed(1337)  # micrograd's demo seeds Python's random before building the MLP
     X, y = make_moons(100, noise=0.1, seed=1337)
     X_test, y_test = make_moons(200, noise=0.1, seed=2024)  # never seen in training
@@ -44,12 +51,10 @@ def main(plot_path: str = "moons_decision_boundary.png") -> None:
     print(f"final loss {history.loss[-1]:.4f}")
     print(f"train accuracy: {accuracy(model, X, y):.1%}")
     print(f"test accuracy: {accuracy(model, X_test, y_test):.1%} (held-out, {len(X_test)} points)")
-    try:
-        decision_boundary(model, X, y, plot_path, title="moons: 2-16-16-1 MLP")
-        print(f"decision boundary saved to {plot_path}")
-    except MissingMatplotlib as e:
-        print(e)
+    decision_boundary(model, X, y, plot_path, title="moons: 2-16-16-1 MLP")
+    print(f"decision boundary saved to {plot_path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    sys.exit(main(*sys.argv[1:2]))

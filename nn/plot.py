@@ -89,6 +89,11 @@ def _span(values: list[float], n: int) -> list[float]:
     return [low + (high - low) * i / (n - 1) for i in range(n)]
 
 
+def require_matplotlib() -> None:
+    """Raise MissingMatplotlib (with the install command) unless plots can be drawn."""
+    _matplotlib()
+
+
 def _matplotlib() -> tuple[Any, Any]:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -86,10 +86,12 @@ def test_grad_runs_nothing_from_a_hostile_expression(capsys, tmp_path, monkeypat
     assert code == 2 and list(tmp_path.iterdir()) == []
 
 
-def test_grad_without_an_expression_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as caught:
-        main(["grad"])
-    assert caught.value.code == 2
+def test_grad_without_an_expression_is_a_one_line_usage_error(capsys):
+    code, out, err = run(capsys, "grad")
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("autodiff grad: error: the following arguments are required: EXPR")
+    assert "usage: autodiff grad [options] EXPR [NAME=VALUE ...]" in line
 
 
 def test_grad_render_and_frames_write_files(capsys, tmp_path):
@@ -190,3 +192,52 @@ def test_grad_values_match_the_closed_form_for_a_neuron(capsys):
     expected = {"x1": -1.5, "x2": 0.5, "w1": 1.0, "w2": 0.0, "b": 0.5}
     assert report["gradients"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert code == 0
+
+
+def test_rankdir_reaches_the_drawing_of_grad_and_walkthrough(capsys, tmp_path):
+    path = tmp_path / "g.dot"
+    code, _, _ = run(capsys, "grad", "x*y", "x=2", "y=3", "--render", str(path), "--rankdir", "TB")
+    assert code == 0 and "rankdir=TB" in path.read_text()
+    walk = tmp_path / "walk.gv"
+    code, _, _ = run(capsys, "walkthrough", "--render", str(walk), "--rankdir", "BT")
+    assert code == 0 and "rankdir=BT" in walk.read_text() and ">w5</" in walk.read_text()
+
+
+def test_grad_max_nodes_limits_its_drawing_and_its_advice_is_its_own_flag(capsys, tmp_path):
+    path = tmp_path / "g.dot"
+    # x + x + x + x: x and three sums, 4 values
+    code, _, err = run(capsys, "grad", "x+x+x+x", "x=1", "--render", str(path), "--max-nodes", "3")
+    assert code == 2 and not path.exists()
+    (line,) = err.splitlines()
+    assert "more than 3 values" in line and line.endswith(
+        "(here: --max-nodes N, or 0 for no limit)"
+    )
+    code, _, _ = run(capsys, "grad", "x+x+x+x", "x=1", "--render", str(path), "--max-nodes", "4")
+    assert code == 0 and path.exists()
+
+
+def test_grad_frames_beyond_60_values_advise_grad_max_nodes(capsys, tmp_path):
+    frames = tmp_path / "frames"
+    code, out, err = run(capsys, "grad", "+".join(["x"] * 61), "x=1", "--frames", str(frames))
+    assert code == 2 and out == "value = 61.0\nd/dx = 61.0\n"
+    (line,) = err.splitlines()
+    assert line.startswith("autodiff grad: error: the graph has more than 60 values")
+    assert "autodiff graph" not in line and "(here: --max-nodes N" in line
+    assert not frames.exists()
+
+
+def test_negative_max_nodes_is_a_usage_error_without_the_minus_hint(capsys):
+    code, _, err = run(capsys, "grad", "x", "x=1", "--max-nodes", "-1")
+    assert code == 2
+    (line,) = err.splitlines()
+    assert "argument --max-nodes: expected a whole number >= 0, got '-1'" in line
+    assert "starts with a minus" not in line
+
+
+def test_graph_file_errors_name_the_users_path(capsys, tmp_path):
+    (tmp_path / "file").write_text("")
+    target = tmp_path / "file" / "g.dot"
+    code, _, err = run(capsys, "graph", "x", "x=1", "-o", str(target))
+    assert code == 2
+    reason = f"{target.parent} is a file, not a folder"
+    assert err == f"autodiff graph: error: cannot write {target}: {reason}\n"

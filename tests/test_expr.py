@@ -3,6 +3,7 @@
 import builtins
 import math
 import time
+import warnings
 
 import pytest
 from hypothesis import given, settings
@@ -165,7 +166,7 @@ HOSTILE = [
     "é + 1",
     "(" * 300 + "x" + ")" * 300,
     "-" * 5000 + "x",
-    "+".join(["x"] * 2000),
+    "+".join(["x"] * 3000) + ".real",
     "x" * (MAX_LENGTH + 1),
     "1" + "0" * 5000,
 ]
@@ -236,10 +237,58 @@ def test_missing_values_are_named_with_their_first_column():
 def test_too_long_and_too_deep_say_so():
     with pytest.raises(ExpressionError, match=f"at most {MAX_LENGTH}"):
         parse_expression("x" * (MAX_LENGTH + 1))
-    with pytest.raises(ExpressionError, match="nested too deeply"):
-        parse_expression("+".join(["x"] * 600))
     with pytest.raises(ExpressionError, match="nested"):
         parse_expression("(" * 300 + "x" + ")" * 300)
+    for deep in ["-" * 501 + "x", "**".join(["x"] * 502), "-x**" * 251 + "x"]:
+        with pytest.raises(ExpressionError, match=r"nested too deeply \(at most 500 levels\)"):
+            parse_expression(deep)
+
+
+@pytest.mark.parametrize("n", [501, 2999, 3000, 4999])
+def test_long_flat_sums_parse_because_depth_counts_nesting_not_terms(n):
+    # x + x + ... + x (n terms) = n x, d/dx = n; 3000 terms is past ast.parse's own limit
+    value, got = grads("+".join(["x"] * n), x=0.5)
+    assert value == n * 0.5 and got == {"x": float(n)}
+
+
+def test_long_flat_products_and_mixed_chains_parse():
+    n = 2000
+    # x * x * ... * x = x^n, d/dx = n x^(n-1); at x = 1 both are exact
+    value, got = grads("*".join(["x"] * n), x=1.0)
+    assert value == 1.0 and got == {"x": float(n)}
+    # x - y + x - y ... (n pairs) = n (x - y); (x / y) * y / y * y ... keeps x / y
+    value, got = grads("+".join(["x-y"] * 2000), x=3.0, y=1.0)
+    assert value == 2.0 * 2000 and got == {"x": 2000.0, "y": -2000.0}
+    value, got = grads("x/y" + "*y/y" * 2000, x=3.0, y=2.0)
+    assert value == 1.5 and got == pytest.approx({"x": 0.5, "y": -0.75}, rel=1e-12)
+
+
+def test_a_long_chain_inside_parentheses_and_calls_parses():
+    # 3 levels of nesting around 3000 terms: tanh((x + ... + x) * 0) = 0, d/dx = 0
+    value, got = grads("tanh((" + "+".join(["x"] * 3000) + ") * 0)", x=1.0)
+    assert value == 0.0 and got == {"x": 0.0}
+
+
+def test_refusals_in_a_long_chain_point_at_the_piece():
+    text = "+".join(["x"] * 3000) + " + y.z"
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression("  " + text)
+    assert caught.value.column == len(text) - 1 + 2  # the '.', after two leading blanks
+    assert "'.' is not allowed" in str(caught.value)
+
+
+def test_python_syntax_warnings_stay_inside_the_parser():
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(ExpressionError, match="invalid decimal literal") as caught:
+            parse_expression("1in(x)")
+    assert seen == []
+    assert caught.value.column == 1
+
+
+def test_caret_suggests_double_star():
+    with pytest.raises(ExpressionError, match=r"operator '\^' is not supported; use \*\* for"):
+        parse_expression("x^2")
 
 
 def test_non_strings_are_a_type_error():
@@ -255,6 +304,23 @@ def test_bindings_parse_floats_in_order():
     assert list(got) == ["x", "y", "big", "n", "i"]
     assert got["x"] == 2.0 and got["y"] == -0.5 and got["big"] == 1000.0
     assert math.isnan(got["n"]) and got["i"] == -math.inf
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0x10", 16.0), ("-0x10", -16.0), ("1_000", 1000.0), ("0b101", 5.0), ("0o17", 15.0),
+     ("+2", 2.0), (" 3 ", 3.0), ("1e3", 1000.0), (".5", 0.5), ("-2.5e-1", -0.25)],
+)  # fmt: skip
+def test_bindings_accept_the_number_syntax_of_expressions(text, value):
+    assert parse_bindings([f"x={text}"]) == {"x": value}
+    # the same text inside an expression gives the same number
+    assert evaluate_expression(f"y + ({text})", {"y": 0.0})[0].data == value
+
+
+@pytest.mark.parametrize("text", ["2j", "1+1", "x", "(1)(2)", "0x", "1__0", "'1'"])
+def test_bindings_refuse_what_is_not_a_number(text):
+    with pytest.raises(ExpressionError, match="is not a number"):
+        parse_bindings([f"x={text}"])
 
 
 @pytest.mark.parametrize(

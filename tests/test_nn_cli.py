@@ -34,18 +34,54 @@ def test_train_saves_the_decision_boundary(tmp_path, capsys):
     assert f"decision boundary saved to {path}" in capsys.readouterr().out
 
 
-def test_train_without_matplotlib_says_how_to_install_and_still_trains(
-    monkeypatch, tmp_path, capsys
-):
+def _without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+
+
+def test_plot_without_matplotlib_fails_before_training_with_the_install_command(
+    monkeypatch, tmp_path, capsys
+):
+    _without_matplotlib(monkeypatch)
     path = tmp_path / "b.png"
-    assert main(["train", "circles", *SMALL, "--plot", str(path)]) == 0
+    assert main(["train", "circles", *SMALL, "--plot", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # not even the header: nothing was trained
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("autodiff train: error: --plot needs matplotlib")
+    assert 'pip install "autodiff-scalar[plot]"' in line
+    assert not path.exists()
+
+
+def test_the_default_plot_without_matplotlib_is_skipped_with_a_note(monkeypatch, tmp_path, capsys):
+    _without_matplotlib(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "circles", *SMALL]) == 0
     captured = capsys.readouterr()
     assert "test accuracy:" in captured.out
     (line,) = captured.err.strip().splitlines()
-    assert 'pip install "autodiff-scalar[plot]"' in line
-    assert not path.exists()
+    assert line.startswith("autodiff train: no plot: matplotlib is not installed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_creates_a_missing_folder_as_graph_does(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "new" / "deeper" / "xor.png"
+    assert main(["train", "xor", *SMALL, "--plot", str(path)]) == 0
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_into_a_folder_that_cannot_exist_fails_before_training(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "file").write_text("")
+    path = tmp_path / "file" / "sub" / "b.png"
+    assert main(["train", "xor", *SMALL, "--plot", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert line == (
+        f"autodiff train: error: cannot write {path}: {tmp_path / 'file'} is a file, not a folder"
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,7 +91,8 @@ def test_train_without_matplotlib_says_how_to_install_and_still_trains(
         (["--hidden", "0"], "--hidden expected positive widths"),
         (["--epochs", "0"], "--epochs must be at least 1, got 0"),
         (["--lr", "-1"], "--lr must be a positive number, got -1.0"),
-        (["--plot", "/no/such/folder/b.png"], "no folder /no/such/folder"),
+        (["--plot", "b.gif"], "--plot b.gif should end in .png, .svg or .pdf"),
+        (["--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
     ],
 )
 def test_bad_options_print_one_line_and_exit_2(extra, message, capsys):
@@ -77,3 +114,25 @@ def test_python_dash_m_autodiff_train_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout
+
+
+def test_moons_example_without_matplotlib_stops_before_training(tmp_path):
+    blocked = tmp_path / "blocked"
+    (blocked / "matplotlib").mkdir(parents=True)
+    (blocked / "matplotlib" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, os.path.join(root, "examples", "moons.py"), "b.png"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), root])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""  # not even the model: nothing was built or trained
+    assert result.stderr == (
+        "examples/moons.py: matplotlib is not installed; install it with: "
+        'pip install "autodiff-scalar[plot]"\n'
+    )
+    assert not (tmp_path / "b.png").exists()

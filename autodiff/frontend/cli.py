@@ -1,4 +1,11 @@
-"""The `autodiff` command line. The one module that may use both autodiff and nn."""
+"""The `autodiff` command line. The one module that may use both autodiff and nn.
+
+``main`` returns the exit status and never lets a traceback reach the user: usage
+errors are one line (exit 2), a closed pipe ends the output quietly (exit 0, as for
+other Unix tools under ``| head``), Ctrl-C prints one line (exit 130), a failing
+stdout (disk full, I/O error) one line (exit 1), and a terminal that cannot show a
+character gets an ASCII stand-in ("*" for "·").
+"""
 
 from __future__ import annotations
 
@@ -6,21 +13,72 @@ import argparse
 import json
 import math
 import os
+import platform
 import random
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from autodiff.core.value import Value
 from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_bindings
+from autodiff.frontend.terminal import (
+    UsageParser,
+    discard_stdout,
+    fall_back_to_ascii,
+    leading_minus_hint,
+    say,
+)
+from autodiff.readers import drawing
 from autodiff.readers.drawing import RANKDIRS, GraphTooLarge, GraphvizError, render
 from autodiff.readers.frames import render_backward_steps
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command line (``sys.argv[1:]`` by default) and return its exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):
+        fall_back_to_ascii(stream)
+    prog = "autodiff"
+    try:
+        parser = build_parser()
+        UsageParser.hint = leading_minus_hint(argv)
+        try:
+            args = _parse(parser, argv)
+            prog = f"autodiff {args.command}" if args.command else prog
+            if args.command is None:
+                parser.print_help()
+                code = 0
+            else:
+                code = args.run(args)
+        except SystemExit as done:  # argparse's --help, --version and usage errors
+            code = done.code if isinstance(done.code, int) else int(done.code is not None)
+        finally:
+            UsageParser.hint = ""
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
+    except KeyboardInterrupt:
+        pass  # reported below
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as Unix tools do
+        discard_stdout()
+        return 0
+    except OSError as error:  # files are handled by each command: this is stdout failing
+        discard_stdout()
+        say(f"{prog}: error: cannot write the output: {error.strerror or error}")
+        return 1
+    # Ctrl-C, reported after the handler: the interrupted frames are gone by now and a
+    # progress bar has closed its line, so the message stands on a line of its own
+    say(f"{prog}: interrupted")
+    return 130
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="autodiff",
         description="A scalar autodiff engine for learning how backpropagation works.",
+    )
+    parser.add_argument(
+        "--version", action=_Version, help="print the version and the Graphviz renderer, and exit"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_walkthrough(sub)
@@ -49,7 +107,8 @@ def _add_walkthrough(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=_positive_int, default=1, help="SGD steps (default 1)")
     p.add_argument("--render", metavar="PATH", help="draw the graph after backward (.svg, .png...)")
     p.add_argument("--frames", metavar="DIR", help="write the backward pass as teaching frames")
-    p.set_defaults(run=_run_walkthrough)
+    _add_rankdir(p)
+    p.set_defaults(run=_run_walkthrough, parser=p)
 
 
 def _learning_rate(text: str) -> float:
@@ -88,29 +147,61 @@ def _run_walkthrough(args: argparse.Namespace) -> int:
     if args.render or args.frames:
         net = article.forward(*article.build_network(args.convention))
         net.cost.backward()
-        return _draw(net.cost, args.render, args.frames, article.graph_groups(net))
+        return _draw(args, net.cost, article.graph_groups(net))
     return 0
 
 
-def _draw(root: Value, path: str | None, frames: str | None, groups: dict) -> int:
+def _add_rankdir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rankdir", choices=RANKDIRS, default="LR", help="layout direction (LR)")
+
+
+def _draw(args: argparse.Namespace, root: Value, groups: dict | None = None) -> int:
+    """--render PATH and --frames DIR of walkthrough and grad; 0, or 2 after one line.
+    ``groups`` draws those Values as labelled clusters (the walkthrough's neurons)."""
+    limit = getattr(args, "max_nodes", None)
+    options: dict = {} if limit is None else {"max_nodes": limit or None}  # 0: no limit
+    if groups:
+        options["groups"] = groups
     try:
-        if path:
-            _note("walkthrough", f"wrote {render(root, path, groups=groups)}")
-        if frames:
-            index = render_backward_steps(root, frames, groups=groups)
-            _note("walkthrough", f"wrote the backward pass, step by step: {index}")
-    except (GraphvizError, GraphTooLarge, ValueError, OSError) as error:
-        return _fail("walkthrough", error)
+        if args.render:
+            try:
+                path = render(root, args.render, rankdir=args.rankdir, **options)
+            except OSError as error:
+                raise _FileError(args.render, error) from None
+            _note(args.command, f"wrote {path}")
+        if args.frames:
+            try:
+                index = render_backward_steps(root, args.frames, rankdir=args.rankdir, **options)
+            except OSError as error:
+                raise _FileError(args.frames, error) from None
+            _note(args.command, f"wrote the backward pass, step by step: {index}")
+    except GraphTooLarge as error:
+        if not hasattr(args, "max_nodes"):
+            return _fail(args.command, error)
+        return _fail(args.command, f"{error} (here: --max-nodes N, or 0 for no limit)")
+    except (_FileError, GraphvizError, ValueError) as error:
+        return _fail(args.command, error)
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
-    return args.run(args)
+class _FileError(Exception):
+    """A file or folder the user named could not be written: names their path, not ours."""
+
+    def __init__(self, path: str | os.PathLike[str], error: OSError) -> None:
+        blocker = _file_in_the_way(Path(path))
+        reason = f"{blocker} is a file, not a folder" if blocker else error.strerror or error
+        super().__init__(f"cannot write {os.fspath(path)}: {reason}")
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first folder of ``path`` that is in fact a file ("File exists" says too little)."""
+    for folder in reversed(path.parents):
+        try:
+            if folder.is_file():
+                return folder
+        except OSError:
+            return None
+    return None
 
 
 # autodiff grad / autodiff graph: an expression from the command line
@@ -140,7 +231,14 @@ def _add_grad(sub: Any) -> None:
     )
     p.add_argument("--render", metavar="PATH", help="also draw the graph (.svg .png .pdf .dot)")
     p.add_argument("--frames", metavar="DIR", help="also write the backward pass as frames")
-    p.set_defaults(run=_run_grad)
+    _add_rankdir(p)
+    p.add_argument(
+        "--max-nodes",
+        type=_node_limit,
+        metavar="N",
+        help="refuse to draw larger graphs (default 2000, frames 60); 0: no limit",
+    )
+    p.set_defaults(run=_run_grad, parser=p)
 
 
 def _add_graph(sub: Any) -> None:
@@ -152,13 +250,25 @@ def _add_graph(sub: Any) -> None:
     )
     _add_expression_arguments(p)
     p.add_argument("-o", "--output", metavar="PATH", required=True, help=".svg .png .pdf or .dot")
-    p.add_argument("--rankdir", choices=RANKDIRS, default="LR", help="layout direction (LR)")
+    _add_rankdir(p)
     p.add_argument("--no-grad", action="store_true", help="draw values only, no backward pass")
     p.add_argument("--precision", type=int, default=4, help="decimals shown (4)")
     p.add_argument("--color-grad", action="store_true", help="tint gradients by sign and size")
     p.add_argument("--local", action="store_true", help="write local derivatives on the edges")
-    p.add_argument("--max-nodes", type=int, default=2000, help="refuse larger graphs; 0: no limit")
-    p.set_defaults(run=_run_graph)
+    p.add_argument(
+        "--max-nodes", type=_node_limit, default=2000, help="refuse larger graphs; 0: no limit"
+    )
+    p.set_defaults(run=_run_graph, parser=p)
+
+
+def _node_limit(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return n
 
 
 def _run_grad(args: argparse.Namespace) -> int:
@@ -174,22 +284,15 @@ def _run_grad(args: argparse.Namespace) -> int:
         print(f"value = {out.data!r}")
         for name, g in gradients.items():
             print(f"d/d{name} = {g!r}")
-    try:
-        if args.render:
-            _note("grad", f"wrote {render(out, args.render)}")
-        if args.frames:
-            index = render_backward_steps(out, args.frames)
-            _note("grad", f"wrote the backward pass, step by step: {index}")
-    except GraphTooLarge as error:
-        return _fail("grad", f"{error} (on the command line: autodiff graph ... --max-nodes N)")
-    except (GraphvizError, ValueError, OSError) as error:
-        return _fail("grad", error)
-    return 0
+    return _draw(args, out)
 
 
 def _run_graph(args: argparse.Namespace) -> int:
     try:
         out, _ = _differentiate(args, backward=not args.no_grad)
+    except ExpressionError as error:
+        return _fail("graph", error)
+    try:
         path = render(
             out,
             args.output,
@@ -202,7 +305,9 @@ def _run_graph(args: argparse.Namespace) -> int:
         )
     except GraphTooLarge as error:
         return _fail("graph", f"{error} (here: --max-nodes N, or 0 for no limit)")
-    except (ExpressionError, GraphvizError, ValueError, OSError) as error:
+    except OSError as error:
+        return _fail("graph", _FileError(args.output, error))
+    except (GraphvizError, ValueError) as error:
         return _fail("graph", error)
     _note("graph", f"wrote {path}")
     return 0
@@ -232,12 +337,12 @@ def _json_number(x: float) -> float | str:
 
 def _fail(command: str, error: Exception | str) -> int:
     message = " ".join(str(error).splitlines())  # always one line
-    print(f"autodiff {command}: error: {message}", file=sys.stderr)
+    say(f"autodiff {command}: error: {message}")
     return 2
 
 
 def _note(command: str, message: str) -> None:
-    print(f"autodiff {command}: {message}", file=sys.stderr)
+    say(f"autodiff {command}: {message}")
 
 
 # autodiff train ------------------------------------------------------------------
@@ -270,12 +375,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     plot.add_argument("--plot", metavar="PATH", help="PNG path (default DATASET-boundary.png)")
     plot.add_argument("--no-plot", action="store_true", help="do not draw the boundary")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(run=_run_train)
+    p.set_defaults(run=_run_train, parser=p)
 
 
 def _run_train(args: argparse.Namespace) -> int:
     import nn
-    from nn.plot import PLOT_FORMATS, MissingMatplotlib, decision_boundary
+    from nn.plot import PLOT_FORMATS, MissingMatplotlib, decision_boundary, require_matplotlib
 
     try:
         hidden = _parse_widths(args.hidden)
@@ -291,15 +396,22 @@ def _run_train(args: argparse.Namespace) -> int:
             raise ValueError(f"--lr must be a positive number, got {lr}")
         plot_path = None if args.no_plot else (args.plot or f"{args.dataset}-boundary.png")
         if plot_path is not None:
-            folder = os.path.dirname(os.path.abspath(plot_path))
-            if not os.path.isdir(folder):
-                raise ValueError(f"cannot write the plot to {plot_path}: no folder {folder}")
             if os.path.isdir(plot_path):
                 raise ValueError(f"--plot {plot_path} is a folder; give a file name like b.png")
             ext = os.path.splitext(plot_path)[1].lower().lstrip(".")
             if ext not in PLOT_FORMATS:
                 raise ValueError(f"--plot {plot_path} should end in .png, .svg or .pdf")
-    except ValueError as e:
+            require_matplotlib()
+            try:  # as `graph -o` does; before training, so a bad path costs no time
+                Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise _FileError(plot_path, error) from None
+    except MissingMatplotlib as e:
+        if args.plot:  # asked for: fail now rather than after training
+            return _fail("train", f"--plot needs matplotlib: {e}")
+        _note("train", f"no plot: {e}")  # the default plot is skipped, training goes on
+        plot_path = None
+    except (ValueError, _FileError) as e:
         return _fail("train", e)
 
     make = {"moons": nn.make_moons, "circles": nn.make_circles, "xor": nn.make_xor}[args.dataset]
@@ -332,10 +444,9 @@ def _run_train(args: argparse.Namespace) -> int:
         return 0
     try:
         decision_boundary(model, X, y, plot_path, title=f"{args.dataset}: {model}")
-    except MissingMatplotlib as e:
-        print(f"no plot: {e}", file=sys.stderr)
-        return 0
-    except (OSError, ValueError) as e:
+    except OSError as e:
+        return _fail("train", _FileError(plot_path, e))
+    except ValueError as e:
         return _fail("train", f"cannot write the plot to {plot_path}: {e}")
     print(f"decision boundary saved to {plot_path}")
     return 0
@@ -349,6 +460,32 @@ def _parse_widths(text: str) -> list[int]:
     if not widths or min(widths) < 1:
         raise ValueError(f"--hidden expected positive widths like 16,16, got {text!r}")
     return widths
+
+
+# --version, and arguments no parser took
+
+
+class _Version(argparse.Action):
+    """--version: the package version, Python's, and the Graphviz renderer to be used."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None):
+        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        import autodiff
+
+        print(f"autodiff {autodiff.__version__} (Python {platform.python_version()})")
+        renderer = getattr(drawing, "renderer", None)
+        if renderer is not None:
+            print(f"renderer: {renderer()}")
+        parser.exit(0)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the subcommand's parser, with its usage
+        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 if __name__ == "__main__":

@@ -11,24 +11,30 @@ Everything else (attribute access, subscripts, lambdas, comprehensions, strings,
 comparisons, other calls, names starting with "__") is refused with an
 ``ExpressionError`` that names the offending piece and its column. Nothing in the text
 is ever evaluated by Python: the checked tree is walked by hand, iteratively, so long
-expressions cannot exhaust the stack either.
+expressions cannot exhaust the stack either. A flat chain too long for ``ast.parse``
+(a sum of thousands of terms) is read by ``chains.parse_chain`` into the same tree.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 
 from autodiff.core.value import Value
+from autodiff.frontend.chains import ChainError, parse_chain
 
 MAX_LENGTH = 10_000
 """Longest expression accepted, in characters."""
 
 MAX_DEPTH = 500
-"""Deepest nesting of operations accepted (Python's parser gives up near 1000)."""
+"""Deepest nesting accepted. Parentheses, calls, signs and powers each add a level; the
+terms of a flat sum or product (x + y - ... + z, x * y / ... * z) share one, so the
+length of a chain is bounded only by MAX_LENGTH."""
 
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
     "exp": Value.exp,
@@ -98,10 +104,14 @@ def parse_expression(text: str) -> ast.Expression:
     body = text.lstrip()
     shift = len(text) - len(body)
     try:
-        tree = ast.parse(body, mode="eval")
+        tree = _parse_python(body)
     except SyntaxError as error:
         raise _syntax_error(error, body, shift) from None
-    except (RecursionError, MemoryError):
+    except ChainError as error:
+        column = None if error.column is None else error.column + shift
+        reason = f"{error.piece!r} is not allowed; use only {_ALLOWED}"
+        raise ExpressionError(reason if error.piece else "invalid syntax", column) from None
+    except MemoryError:
         raise ExpressionError(
             f"expression is nested too deeply (at most {MAX_DEPTH} levels)"
         ) from None
@@ -114,6 +124,19 @@ def parse_expression(text: str) -> ast.Expression:
             raise
         raise ExpressionError(error.reason, error.column + shift, error.piece) from None
     return tree
+
+
+def _parse_python(body: str) -> ast.Expression:
+    """Python's syntax tree of ``body``; its warnings ("invalid decimal literal" in
+    "1in(x)") become SyntaxErrors here instead of reaching the user's terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SyntaxWarning)
+        warnings.simplefilter("error", DeprecationWarning)  # "\d" before Python 3.12
+        try:
+            return ast.parse(body, mode="eval")
+        except RecursionError:  # a chain of thousands of operators: read it iteratively
+            pass
+    return parse_chain(body)
 
 
 def _syntax_error(error: SyntaxError, body: str, shift: int) -> ExpressionError:
@@ -183,11 +206,27 @@ def parse_bindings(pairs: Iterable[str]) -> dict[str, float]:
         _check_variable_name(name, f"in {pair!r}: ")
         if name in bindings:
             raise ExpressionError(f"{name} is given twice")
-        try:
-            bindings[name] = float(number)
-        except ValueError:
-            raise ExpressionError(f"in {pair!r}: {number.strip()!r} is not a number") from None
+        value = _binding_number(number)
+        if value is None:
+            raise ExpressionError(f"in {pair!r}: {number.strip()!r} is not a number")
+        bindings[name] = value
     return bindings
+
+
+def _binding_number(text: str) -> float | None:
+    """A number written as in an expression (2, -1.5e3, 0x10, 1_000) or as float() reads
+    it ("inf", "nan"); None for anything else."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return _number(tree.body)
 
 
 def _check_variable_name(name: str, context: str = "") -> None:
@@ -207,7 +246,18 @@ def _check(root: ast.AST, text: str) -> None:
         if depth > MAX_DEPTH:
             raise ExpressionError(f"expression is nested too deeply (at most {MAX_DEPTH} levels)")
         children = _operands(node, text)
-        stack.extend((child, depth + 1) for child in reversed(children))
+        stack.extend((child, depth + _nesting(node, child)) for child in reversed(children))
+
+
+_CHAINS = ({ast.Add, ast.Sub}, {ast.Mult, ast.Div})
+
+
+def _nesting(parent: ast.AST, child: ast.AST) -> int:
+    """0 for the next term of a flat chain (x + y + z is (x + y) + z), else 1."""
+    if isinstance(parent, ast.BinOp) and isinstance(child, ast.BinOp) and child is parent.left:
+        pair = {type(parent.op), type(child.op)}
+        return 0 if any(pair <= chain for chain in _CHAINS) else 1
+    return 1
 
 
 def _operands(node: ast.AST, text: str) -> list[ast.expr]:
@@ -228,7 +278,8 @@ def _operands(node: ast.AST, text: str) -> list[ast.expr]:
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
             symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
-            raise _refuse(node, text, f"operator {symbol!r} is not supported")
+            hint = "; use ** for powers (x**2)" if isinstance(node.op, ast.BitXor) else ""
+            raise _refuse(node, text, f"operator {symbol!r} is not supported{hint}")
         if isinstance(node.op, ast.Pow) and _number(node.right) is not None:
             return [node.left]
         return [node.left, node.right]
@@ -304,7 +355,20 @@ def _apply(node: ast.expr, args: list[Value], leaves: Mapping[str, Value]) -> Va
 
 
 def _segment(node: ast.AST, text: str) -> str:
-    return (ast.get_source_segment(text, node) or "") if text else getattr(node, "id", "")
+    """The source text of a node (ast.get_source_segment re-splits the whole text on
+    every call, which made checking a 5000-term sum take seconds)."""
+    if not text:
+        return getattr(node, "id", "")
+    line = getattr(node, "lineno", None)
+    if line is None or line != getattr(node, "end_lineno", None):
+        return ast.get_source_segment(text, node) or ""
+    return _utf8_lines(text)[line - 1][node.col_offset : node.end_col_offset].decode("utf-8")
+
+
+@functools.lru_cache(maxsize=4)
+def _utf8_lines(text: str) -> list[bytes]:
+    """The lines of text, as ast numbers them (ast's columns count UTF-8 bytes)."""
+    return [line.encode("utf-8") for line in re.split(r"\r\n|\r|\n", text)]
 
 
 def _column(node: ast.AST, text: str) -> int | None:
