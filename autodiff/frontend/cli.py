@@ -49,6 +49,7 @@ def _add_walkthrough(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=_positive_int, default=1, help="SGD steps (default 1)")
     p.add_argument("--render", metavar="PATH", help="draw the graph after backward (.svg, .png...)")
     p.add_argument("--frames", metavar="DIR", help="write the backward pass as teaching frames")
+    p.add_argument("--timeout", type=float, default=20, help="Graphviz time limit, s (20); 0: none")
     p.set_defaults(run=_run_walkthrough)
 
 
@@ -88,16 +89,16 @@ def _run_walkthrough(args: argparse.Namespace) -> int:
     if args.render or args.frames:
         net = article.forward(*article.build_network(args.convention))
         net.cost.backward()
-        return _draw(net.cost, args.render, args.frames)
+        return _draw(net.cost, args.render, args.frames, args.timeout or None)
     return 0
 
 
-def _draw(root: Value, path: str | None, frames: str | None) -> int:
+def _draw(root: Value, path: str | None, frames: str | None, timeout: float | None) -> int:
     try:
         if path:
-            _note("walkthrough", f"wrote {render(root, path)}")
+            _note("walkthrough", f"wrote {render(root, path, timeout=timeout)}")
         if frames:
-            index = render_backward_steps(root, frames)
+            index = render_backward_steps(root, frames, timeout=timeout)
             _note("walkthrough", f"wrote the backward pass, step by step: {index}")
     except (GraphvizError, GraphTooLarge, ValueError, OSError) as error:
         return _fail("walkthrough", error)
@@ -140,6 +141,7 @@ def _add_grad(sub: Any) -> None:
     )
     p.add_argument("--render", metavar="PATH", help="also draw the graph (.svg .png .pdf .dot)")
     p.add_argument("--frames", metavar="DIR", help="also write the backward pass as frames")
+    p.add_argument("--timeout", type=float, default=20, help="Graphviz time limit, s (20); 0: none")
     p.set_defaults(run=_run_grad)
 
 
@@ -158,6 +160,7 @@ def _add_graph(sub: Any) -> None:
     p.add_argument("--color-grad", action="store_true", help="tint gradients by sign and size")
     p.add_argument("--local", action="store_true", help="write local derivatives on the edges")
     p.add_argument("--max-nodes", type=int, default=2000, help="refuse larger graphs; 0: no limit")
+    p.add_argument("--timeout", type=float, default=20, help="Graphviz time limit, s (20); 0: none")
     p.set_defaults(run=_run_graph)
 
 
@@ -176,9 +179,9 @@ def _run_grad(args: argparse.Namespace) -> int:
             print(f"d/d{name} = {g!r}")
     try:
         if args.render:
-            _note("grad", f"wrote {render(out, args.render)}")
+            _note("grad", f"wrote {render(out, args.render, timeout=args.timeout or None)}")
         if args.frames:
-            index = render_backward_steps(out, args.frames)
+            index = render_backward_steps(out, args.frames, timeout=args.timeout or None)
             _note("grad", f"wrote the backward pass, step by step: {index}")
     except GraphTooLarge as error:
         return _fail("grad", f"{error} (on the command line: autodiff graph ... --max-nodes N)")
@@ -199,6 +202,7 @@ def _run_graph(args: argparse.Namespace) -> int:
             color_grad=args.color_grad,
             show_local=args.local,
             max_nodes=args.max_nodes or None,
+            timeout=args.timeout or None,
         )
     except GraphTooLarge as error:
         return _fail("graph", f"{error} (here: --max-nodes N, or 0 for no limit)")

@@ -1,7 +1,10 @@
 """Draw a computation graph with Graphviz: every Value's data and gradient, every op.
 
 ``draw_dot(root)`` returns a ``graphviz.Digraph`` (it displays inline in Jupyter);
-``render(root, "graph.svg")`` writes it with the real Graphviz ``dot`` program.
+``render(root, "graph.svg")`` writes it. Drawing runs Graphviz's own ``dot`` when it is
+on PATH, otherwise ``graphviz-pure`` (a self-contained Graphviz installed from pip, which
+writes SVG and PNG but not PDF); ``renderer()`` says which. Every run is stopped after a
+time limit (``timeout=``, 20 s by default).
 
 Each Value is one box (label, data, grad); each operation is one small ellipse between
 its inputs and its output. Leaves (inputs, parameters, constants) are blue, gradient
@@ -14,14 +17,18 @@ graph always gives the same DOT text, byte for byte.
 from __future__ import annotations
 
 import html
+import logging
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sysconfig
 import tempfile
 import warnings
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +39,20 @@ from autodiff.core.higher import is_derivative
 from autodiff.core.value import Value
 
 DEFAULT_MAX_NODES = 2000
-"""Graphs with more Values than this are refused: ``dot`` would take minutes."""
+"""Graphs with more Values than this are refused before Graphviz runs. This bounds the
+size of a drawing, not its time: a few hundred Values with one of them used by every op
+can already take Graphviz minutes, which is what ``DEFAULT_TIMEOUT`` bounds."""
+
+DEFAULT_TIMEOUT = 20.0
+"""Seconds one Graphviz run may take before it is stopped (GraphvizTimeout)."""
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 """File extensions ``render`` understands, and the Graphviz output format of each."""
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
+
+DRAWING_FORMATS = ("svg", "png", "pdf")
+"""What ``draw_dot(root, format=...)`` accepts (PDF needs Graphviz's own ``dot``)."""
 
 _LEAF_FILL = "#dbeafe"
 _NODE_FILL = "#ffffff"
@@ -50,13 +65,13 @@ _NAN_FILL = "#d1d5db"
 
 
 class GraphvizError(RuntimeError):
-    """Graphviz's ``dot`` failed to draw a graph."""
+    """Graphviz failed to draw a graph."""
 
 
 class GraphvizNotFound(GraphvizError):
-    """Graphviz's ``dot`` program is not installed (the DOT source was saved instead).
+    """No Graphviz able to draw the requested format (the DOT source was saved instead).
 
-    ``saved_to`` is where the DOT source was written.
+    ``saved_to`` is where the DOT source was written (None when nothing was saved).
     """
 
     def __init__(self, message: str, saved_to: Path | None = None) -> None:
@@ -64,12 +79,36 @@ class GraphvizNotFound(GraphvizError):
         self.saved_to = saved_to
 
 
+class GraphvizTimeout(GraphvizError):
+    """Graphviz did not finish within the time limit and was stopped."""
+
+
 class GraphTooLarge(ValueError):
     """A graph with more Values than ``max_nodes``."""
 
 
+def renderer() -> str:
+    """One line saying which Graphviz draws graphs here, e.g. "dot 2.43.0 (/usr/bin/dot)".
+
+    Graphviz's own ``dot`` on PATH comes first; without it, the ``graphviz-pure``
+    program installed from pip (a wheel, no system libraries); otherwise "none (...)"
+    with how to install one. ``AUTODIFF_GRAPHVIZ=dot``, ``=graphviz-pure`` or ``=none``
+    allows only that one.
+    """
+    try:
+        program = _find_program()
+    except GraphvizError as error:
+        return f"none ({error})"
+    if program is None:
+        return f"none ({_INSTALL})"
+    version = _version_of(program)
+    where = f"pip wheel, {program.path}" if program.kind == _PURE else program.path
+    return f"{program.kind} {version} ({where})"
+
+
 def draw_dot(
     root: Value,
+    format: str = "svg",
     rankdir: str = "LR",
     precision: int = 4,
     show_grad: bool = True,
@@ -77,9 +116,16 @@ def draw_dot(
     color_grad: bool = False,
     show_local: bool = False,
     max_nodes: int | None = DEFAULT_MAX_NODES,
-) -> graphviz.Digraph:
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Drawing:
     """The graph of ``root`` and every Value it depends on, as a ``graphviz.Digraph``.
 
+    The arguments start as micrograd's ``draw_dot(root, format='svg', rankdir='LR')``.
+    The result is a ``Drawing``, a ``graphviz.Digraph`` whose ``.render()``, ``.pipe()``
+    and Jupyter display run the Graphviz that ``renderer()`` names, within ``timeout``.
+
+    format      what ``.render()`` and ``.pipe()`` write: "svg", "png" or "pdf" (PDF needs
+                Graphviz's own ``dot``; graphviz-pure from pip writes SVG and PNG).
     rankdir     layout direction: "LR" (inputs left, output right), "TB", "RL", "BT".
     precision   decimals shown for data and grad ("data 0.7071 | grad 0.5000").
     show_grad   show each Value's ``.grad`` (call ``root.backward()`` first).
@@ -88,9 +134,16 @@ def draw_dot(
     show_local  write on each input -> op edge the op's local derivative
                 d(output)/d(input), read from the op's rule, never re-derived.
     max_nodes   refuse (GraphTooLarge) a graph with more Values than this; None: no limit.
+    timeout     seconds each Graphviz run may take before it is stopped
+                (GraphvizTimeout); None: no limit.
     """
+    if format not in DRAWING_FORMATS:
+        hint = f" (rankdir is the third argument: rankdir={format!r})" if format in RANKDIRS else ""
+        known = ", ".join(DRAWING_FORMATS)
+        raise ValueError(f"format must be one of {known}, got {format!r}{hint}")
+    _check_timeout(timeout)
     order = _values(root, max_nodes)
-    return _build(
+    graph = _build(
         order,
         rankdir=rankdir,
         precision=precision,
@@ -98,69 +151,319 @@ def draw_dot(
         color_grad=color_grad,
         show_local=show_local,
     )
+    return Drawing(
+        name=graph.name,
+        graph_attr=dict(graph.graph_attr),
+        node_attr=dict(graph.node_attr),
+        edge_attr=dict(graph.edge_attr),
+        body=list(graph.body),
+        format=format,
+        timeout=timeout,
+    )
 
 
-def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Path:
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` drawn by the Graphviz that ``renderer()`` names.
+
+    ``render``, ``pipe``, ``view`` and the Jupyter display work as the graphviz
+    package's do, but run Graphviz's ``dot`` or, without it, graphviz-pure, and stop
+    it after ``timeout`` seconds (GraphvizTimeout). In Jupyter, a graph that cannot be
+    drawn shows a one-line message instead of a traceback.
+    """
+
+    def __init__(self, *args: Any, timeout: float | None = DEFAULT_TIMEOUT, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.timeout = _check_timeout(timeout)
+
+    def _copy_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        return super()._copy_kwargs(timeout=self.timeout, **kwargs)
+
+    def pipe(
+        self,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        *,
+        engine: str | None = None,
+        encoding: str | None = None,
+    ) -> bytes | str:
+        """The drawing in ``format`` (default: this graph's format), as bytes or text."""
+        _only_plain_dot(renderer, formatter, neato_no_op, engine)
+        fmt = format or self.format
+        program = _program_for(fmt)
+        if program is None:
+            raise GraphvizNotFound(_cannot_draw(fmt, "the graph was not drawn", "try again"))
+        data, message = _run(program, self.source, fmt, self.timeout, "the graph")
+        if message and not quiet:
+            warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=2)
+        return data.decode(encoding) if encoding is not None else data
+
+    def render(
+        self,
+        filename: str | os.PathLike[str] | None = None,
+        directory: str | os.PathLike[str] | None = None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        quiet_view: bool = False,
+        *,
+        outfile: str | os.PathLike[str] | None = None,
+        engine: str | None = None,
+        raise_if_result_exists: bool = False,
+        overwrite_source: bool = False,
+    ) -> str:
+        """Save the DOT source to ``filename`` and draw it next to it as ``filename.FORMAT``
+        (or into ``outfile``, whose extension gives the format); return the drawing's path.
+        """
+        _only_plain_dot(renderer, formatter, neato_no_op, engine)
+        if outfile is not None:
+            outfile = Path(directory or self.directory, outfile)
+            fmt = format or outfile.suffix[1:].lower() or self.format
+            if filename is None:
+                filename = outfile.with_suffix(".gv").name
+        else:
+            fmt = format or self.format
+        saved = Path(self.save(filename, directory=directory))
+        drawn = outfile if outfile is not None else Path(f"{saved}.{fmt}")
+        if drawn == saved and not overwrite_source:
+            raise ValueError(f"the drawing {drawn} would overwrite its DOT source")
+        if raise_if_result_exists and drawn.exists():
+            raise graphviz.FileExistsError(f"{drawn} exists already")
+        _write_graph(self.source, fmt, drawn, self.timeout, saved=saved, quiet=quiet)
+        if cleanup:
+            saved.unlink()
+        if view or quiet_view:
+            self._view(str(drawn), format=fmt, quiet=quiet_view)
+        return str(drawn)
+
+    def _repr_mimebundle_(
+        self,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, bytes | str]:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except GraphvizError as error:  # Jupyter shows this line instead of a traceback
+            return {"text/plain": f"{type(error).__name__}: {error}"}
+
+
+def render(
+    root: Value,
+    path: str | os.PathLike[str],
+    *,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    **draw_options: Any,
+) -> Path:
     """Draw ``root``'s graph into ``path``; the format comes from the extension.
 
-    ``.svg .png .pdf`` are written by Graphviz's ``dot``; ``.dot .gv`` are the DOT
-    source itself. ``draw_options`` are those of ``draw_dot``. If ``dot`` is not
-    installed the DOT source is saved next to ``path`` (same name, ``.dot``) and
-    GraphvizNotFound is raised, saying where it is and how to install Graphviz.
+    ``.svg .png`` are drawn by Graphviz's ``dot`` or, without it, by graphviz-pure from
+    pip; ``.pdf`` needs ``dot``; ``.dot .gv`` are the DOT source itself.
+    ``draw_options`` are those of ``draw_dot``. Graphviz is stopped after ``timeout``
+    seconds (GraphvizTimeout; None: no limit). If no Graphviz can draw the format, the
+    DOT source is saved next to ``path`` (same name, ``.dot``) and GraphvizNotFound is
+    raised, saying where it is and how to install Graphviz.
     """
     path = Path(path)
     fmt = _format_of(path)
+    _check_timeout(timeout)
     source = draw_dot(root, **draw_options).source
-    _write_graph(source, fmt, path)
+    _write_graph(source, fmt, path, timeout)
     return path
 
 
-def _write_graph(source: str, fmt: str, path: Path) -> None:
+def _write_graph(
+    source: str,
+    fmt: str,
+    path: Path,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    *,
+    saved: Path | None = None,
+    quiet: bool = False,
+) -> None:
     """Write DOT ``source`` to ``path`` as ``fmt`` ("svg", "png", "pdf" or "dot").
 
-    The file appears complete or not at all (written aside, then renamed).
+    The file appears complete or not at all: Graphviz writes to a pipe, and the bytes
+    go to a temporary file that is renamed into place, so a stopped, failed or
+    interrupted run leaves nothing behind. If no Graphviz can draw ``fmt``, the source
+    is saved to ``saved`` (when the caller has not already: ``path`` with ``.dot``)
+    and GraphvizNotFound is raised.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     if fmt == "dot":
         _write_text(path, source)
         return
-    dot = shutil.which("dot")
-    if dot is None:
-        saved = path.with_suffix(".dot")
-        _write_text(saved, source)
-        raise GraphvizNotFound(_missing_dot(path, saved, fmt, "was not written"), saved)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")
-    os.close(fd)
-    try:
-        try:
-            done = subprocess.run(
-                [dot, f"-T{fmt}", "-o", temporary],
-                input=source.encode("utf-8"),
-                capture_output=True,
-                check=False,
-            )
-        except OSError as error:  # found on PATH but not runnable
+    program = _program_for(fmt)
+    if program is None:
+        if saved is None:
             saved = path.with_suffix(".dot")
             _write_text(saved, source)
-            raise GraphvizNotFound(
-                _missing_dot(path, saved, fmt, f"was not written ({error})"), saved
-            ) from None
-        message = done.stderr.decode("utf-8", errors="replace").strip()
-        if done.returncode < 0:  # killed by a signal: dot itself crashed
-            raise GraphvizError(
-                f"Graphviz's dot crashed ({_signal_name(-done.returncode)}) while laying out "
-                f"{path.name}; dense graphs (one Value used by many ops) can do this: "
-                "draw a smaller expression or save the .dot file and try another layout"
-            )
-        if done.returncode != 0:
-            first = message.splitlines()[0] if message else "no message"
-            raise GraphvizError(f"Graphviz's dot failed (exit {done.returncode}): {first}")
-        _publish(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    if message:
-        warnings.warn(f"Graphviz's dot: {message}", RuntimeWarning, stacklevel=3)
+        raise GraphvizNotFound(
+            _cannot_draw(
+                fmt,
+                f"{path} was not written; the DOT source was saved to {saved}",
+                f"run again, or run: dot -T{fmt} {saved} -o {path}",
+            ),
+            saved,
+        )
+    data, message = _run(program, source, fmt, timeout, path.name)
+    _write_bytes(path, data)
+    if message and not quiet:
+        warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=3)
+
+
+_PURE = "graphviz-pure"
+_PURE_FORMATS = frozenset(
+    {"svg", "png", "jpeg", "jpg", "jpe", "dot", "gv", "xdot", "json", "plain"}
+)
+_INSTALL = (
+    "install Graphviz (Debian/Ubuntu: apt-get install graphviz, macOS: brew install graphviz, "
+    "others: https://graphviz.org/download/), or on Linux x86_64/aarch64, macOS and Windows: "
+    "pip install graphviz-pure"
+)
+_FONT_LIST = re.compile(r'fontname="([^",]+),[^"]*"')
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Program:
+    """A Graphviz command line program: Graphviz's own ``dot``, or graphviz-pure."""
+
+    kind: str  # "dot" or "graphviz-pure"
+    path: str
+
+    def writes(self, fmt: str) -> bool:
+        return self.kind == "dot" or fmt in _PURE_FORMATS
+
+
+def _find_program() -> _Program | None:
+    """``dot`` on PATH, else graphviz-pure (on PATH or next to this Python), else None.
+
+    The environment variable AUTODIFF_GRAPHVIZ (dot, graphviz-pure or none) allows
+    only that one.
+    """
+    wanted = os.environ.get("AUTODIFF_GRAPHVIZ", "").strip().lower()
+    if wanted not in ("", "dot", _PURE, "none"):
+        raise GraphvizError(f"AUTODIFF_GRAPHVIZ must be dot, graphviz-pure or none, got {wanted!r}")
+    if wanted in ("", "dot"):
+        dot = shutil.which("dot")
+        if dot is not None:
+            return _Program("dot", dot)
+    if wanted in ("", _PURE):
+        # a venv's scripts folder is not on PATH when its Python is run by full path
+        pure = shutil.which(_PURE) or shutil.which(_PURE, path=sysconfig.get_path("scripts"))
+        if pure is not None:
+            return _Program(_PURE, pure)
+    return None
+
+
+def _program_for(fmt: str) -> _Program | None:
+    """The program that will draw ``fmt``, or None when none here can."""
+    program = _find_program()
+    return program if program is not None and program.writes(fmt) else None
+
+
+def _cannot_draw(fmt: str, what_happened: str, then: str) -> str:
+    """The one-line explanation given when no Graphviz here can draw ``fmt``."""
+    program = _find_program()
+    if program is not None and not program.writes(fmt):
+        return (
+            f"{program.kind} (the Graphviz installed from pip, used because Graphviz's `dot` "
+            f"is not on PATH) cannot write {fmt.upper()}, so {what_happened}. Write .svg or "
+            f".png instead, or install Graphviz for {fmt.upper()} (Debian/Ubuntu: apt-get "
+            f"install graphviz, macOS: brew install graphviz, others: "
+            f"https://graphviz.org/download/) and {then}"
+        )
+    return _not_found_message(what_happened, then)
+
+
+def _run(
+    program: _Program, source: str, fmt: str, timeout: float | None, target: str
+) -> tuple[bytes, str]:
+    """``program``'s drawing of ``source`` in ``fmt``, and what it printed on stderr.
+
+    The program is killed after ``timeout`` seconds (GraphvizTimeout) and on any
+    exception, KeyboardInterrupt included (subprocess.run kills it before re-raising).
+    """
+    if program.kind == _PURE:
+        # graphviz-pure knows font metrics by a single name; with a fallback list it
+        # measures text as Times and the text overflows the table cells
+        source = _FONT_LIST.sub(r'fontname="\1"', source)
+    _log.debug("drawing %s as %s with %s (%s)", target, fmt, program.kind, program.path)
+    name = "Graphviz's dot" if program.kind == "dot" else program.kind
+    try:
+        done = subprocess.run(
+            [program.path, f"-T{fmt}"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GraphvizTimeout(
+            f"{name} did not finish drawing {target} within {timeout:g} s and was stopped; "
+            "draw a smaller or simpler graph (one Value used by many ops is the slow case), "
+            "or allow more time (timeout=, on the command line --timeout SECONDS)"
+        ) from None
+    except OSError as error:  # found but not runnable
+        raise GraphvizError(f"{name} ({program.path}) could not be run: {error}") from None
+    message = done.stderr.decode("utf-8", errors="replace").strip()
+    if done.returncode < 0:  # killed by a signal: it crashed
+        raise GraphvizError(
+            f"{name} crashed ({_signal_name(-done.returncode)}) while laying out {target}; "
+            "dense graphs (one Value used by many ops) can do this: draw a smaller "
+            "expression or save the .dot file and try another layout"
+        )
+    if done.returncode != 0:
+        first = message.splitlines()[0] if message else "no message"
+        raise GraphvizError(f"{name} failed (exit {done.returncode}) on {target}: {first}")
+    return done.stdout, message
+
+
+def _version_of(program: _Program) -> str:
+    """The version ``program -V`` reports ("2.43.0"), or "(version unknown)"."""
+    try:
+        done = subprocess.run([program.path, "-V"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "(version unknown)"
+    said = (done.stderr + done.stdout).decode("utf-8", errors="replace")
+    found = re.search(r"version\s+(\S+)", said)
+    return found.group(1) if found else "(version unknown)"
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    return timeout
+
+
+def _only_plain_dot(
+    renderer: str | None, formatter: str | None, neato_no_op: Any, engine: str | None
+) -> None:
+    """Refuse the graphviz package's options that only its own ``dot`` call handles."""
+    if renderer is not None or formatter is not None or neato_no_op is not None:
+        raise ValueError(
+            "renderer=, formatter= and neato_no_op= are not supported by draw_dot's "
+            "drawing; use graphviz.Source(drawing.source) for them"
+        )
+    if engine not in (None, "dot"):
+        raise ValueError(
+            f"draw_dot's drawing is laid out by dot only, got engine={engine!r}; "
+            "use graphviz.Source(drawing.source) for other engines"
+        )
 
 
 def _signal_name(number: int) -> str:
@@ -170,20 +473,16 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _missing_dot(path: Path, saved: Path, fmt: str, consequence: str) -> str:
-    return _not_found_message(
-        f"{path} {consequence}; the DOT source was saved to {saved}",
-        f"run again, or run: dot -T{fmt} {saved} -o {path}",
-    )
-
-
 def _not_found_message(what_happened: str, then: str) -> str:
-    """The one-line explanation given when Graphviz's ``dot`` is missing."""
-    return (
-        f"Graphviz's `dot` program was not found on PATH, so {what_happened}. Install "
-        f"Graphviz (Debian/Ubuntu: apt-get install graphviz, macOS: brew install graphviz, "
-        f"others: https://graphviz.org/download/) and {then}"
-    )
+    """The one-line explanation given when no Graphviz is found."""
+    wanted = os.environ.get("AUTODIFF_GRAPHVIZ", "").strip().lower()
+    if wanted in ("dot", _PURE, "none"):
+        missing = f"No Graphviz program is allowed or found (AUTODIFF_GRAPHVIZ={wanted})"
+    else:
+        missing = (
+            "No Graphviz was found (neither Graphviz's `dot` on PATH nor graphviz-pure from pip)"
+        )
+    return f"{missing}, so {what_happened}. To draw, {_INSTALL}, and {then}"
 
 
 def _format_of(path: Path) -> str:
@@ -400,15 +699,37 @@ def _printable(text: str) -> str:
     )
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def _make_parent(path: Path) -> None:
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _about(error, path) from None
+
+
+def _write_text(path: Path, text: str) -> None:
+    _write_bytes(path, text.encode("utf-8"))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` completely or not at all; errors name ``path``."""
+    temporary = None
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         _publish(temporary, path)
+    except OSError as error:  # name the user's path, not our hidden temporary file
+        raise _about(error, path) from None
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _about(error: OSError, path: Path) -> OSError:
+    """``error`` again, naming ``path`` (and not a temporary file beside it)."""
+    if error.errno is None:
+        return OSError(f"cannot write {path}: {error}")
+    return type(error)(error.errno, f"cannot write {path}: {error.strerror}")
 
 
 def _publish(temporary: str, path: Path) -> None:

@@ -17,7 +17,6 @@ import base64
 import html
 import os
 import re
-import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,12 @@ from typing import Any
 from autodiff.core.engine import gradients
 from autodiff.core.value import Value
 from autodiff.readers.drawing import (
+    DEFAULT_TIMEOUT,
     GraphvizNotFound,
     _build,
     _check_options,
+    _check_timeout,
+    _find_program,
     _local_derivatives,
     _not_found_message,
     _number,
@@ -52,6 +54,7 @@ def render_backward_steps(
     precision: int = 4,
     show_local: bool = True,
     max_nodes: int | None = DEFAULT_MAX_FRAME_NODES,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Path:
     """Write ``step_000.svg`` (the forward pass) and one SVG per Value in backward order,
     plus ``index.html`` that steps through them; return the path of index.html.
@@ -59,11 +62,13 @@ def render_backward_steps(
     index.html is self-contained: the SVGs are embedded in it (as data: URIs), with
     the CSS and JavaScript for the Back/Next buttons and the arrow keys. ``gradient``
     seeds d(root)/d(root). Old ``step_*.svg`` files in ``out_dir`` are replaced.
-    Needs Graphviz's ``dot``; without it the frames' DOT sources are saved in
-    ``out_dir`` and GraphvizNotFound is raised.
+    Needs Graphviz (``dot``, or graphviz-pure from pip); without it the frames' DOT
+    sources are saved in ``out_dir`` and GraphvizNotFound is raised. Each frame's
+    Graphviz run is stopped after ``timeout`` seconds (GraphvizTimeout; None: no limit).
     """
     order = _values(root, max_nodes)
     _check_options(rankdir, precision)
+    _check_timeout(timeout)
     steps = order[::-1]
     grads = dict(zip(order, gradients(root, order, gradient), strict=True))
     width = max(3, len(str(len(steps))))
@@ -85,7 +90,7 @@ def render_backward_steps(
         )
         sources.append((f"step_{k:0{width}d}", graph.source))
 
-    if shutil.which("dot") is None:
+    if _find_program() is None:
         for name, source in sources:
             _write_text(out / f"{name}.dot", source)
         raise GraphvizNotFound(
@@ -102,7 +107,7 @@ def render_backward_steps(
     svgs = []
     for name, source in sources:
         path = out / f"{name}.svg"
-        _write_graph(source, "svg", path)
+        _write_graph(source, "svg", path, timeout)
         svgs.append((path.name, path.read_bytes()))
 
     captions = _captions(steps, grads, gradient, precision)
