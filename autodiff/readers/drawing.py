@@ -176,7 +176,8 @@ class Drawing(graphviz.Digraph):
         self.timeout = _check_timeout(timeout)
 
     def _copy_kwargs(self, **kwargs: Any) -> dict[str, Any]:
-        return super()._copy_kwargs(timeout=self.timeout, **kwargs)
+        # graphviz's own _copy_kwargs does not pass extra keywords along: add ours after
+        return {**super()._copy_kwargs(**kwargs), "timeout": self.timeout}
 
     def pipe(
         self,
@@ -327,6 +328,7 @@ _INSTALL = (
     "others: https://graphviz.org/download/), or on Linux x86_64/aarch64, macOS and Windows: "
     "pip install graphviz-pure"
 )
+_PURE_ESTIMATE = "no value for width of non-ASCII character"
 _FONT_LIST = re.compile(r'fontname="([^",]+),[^"]*"')
 _log = logging.getLogger(__name__)
 
@@ -388,8 +390,8 @@ def _run(
 ) -> tuple[bytes, str]:
     """``program``'s drawing of ``source`` in ``fmt``, and what it printed on stderr.
 
-    The program is killed after ``timeout`` seconds (GraphvizTimeout) and on any
-    exception, KeyboardInterrupt included (subprocess.run kills it before re-raising).
+    The program is killed (and reaped) after ``timeout`` seconds (GraphvizTimeout) and
+    on any exception, KeyboardInterrupt included, which is then raised again.
     """
     if program.kind == _PURE:
         # graphviz-pure knows font metrics by a single name; with a fallback list it
@@ -398,32 +400,45 @@ def _run(
     _log.debug("drawing %s as %s with %s (%s)", target, fmt, program.kind, program.path)
     name = "Graphviz's dot" if program.kind == "dot" else program.kind
     try:
-        done = subprocess.run(
+        process = subprocess.Popen(
             [program.path, f"-T{fmt}"],
-            input=source.encode("utf-8"),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-    except subprocess.TimeoutExpired:
-        raise GraphvizTimeout(
-            f"{name} did not finish drawing {target} within {timeout:g} s and was stopped; "
-            "draw a smaller or simpler graph (one Value used by many ops is the slow case), "
-            "or allow more time (timeout=, on the command line --timeout SECONDS)"
-        ) from None
     except OSError as error:  # found but not runnable
         raise GraphvizError(f"{name} ({program.path}) could not be run: {error}") from None
-    message = done.stderr.decode("utf-8", errors="replace").strip()
-    if done.returncode < 0:  # killed by a signal: it crashed
+    with process:
+        try:
+            stdout, stderr = process.communicate(source.encode("utf-8"), timeout=timeout)
+        except BaseException as error:  # the time limit, Ctrl-C or anything else
+            process.kill()
+            process.wait()  # reaped now, not left as a zombie until Python exits
+            if isinstance(error, subprocess.TimeoutExpired):
+                raise GraphvizTimeout(
+                    f"{name} did not finish drawing {target} within {timeout:g} s and was "
+                    "stopped; draw a smaller or simpler graph (one Value used by many ops is "
+                    "the slow case), or allow more time (timeout=, on the command line "
+                    "--timeout SECONDS)"
+                ) from None
+            raise
+    message = stderr.decode("utf-8", errors="replace").strip()
+    if program.kind == _PURE:
+        # graphviz-pure sizes non-ASCII text by an estimate and says so every time; the
+        # drawings stay readable (checked by eye), so this note is not passed on
+        message = "\n".join(
+            line for line in message.splitlines() if _PURE_ESTIMATE not in line
+        ).strip()
+    if process.returncode < 0:  # killed by a signal: it crashed
         raise GraphvizError(
-            f"{name} crashed ({_signal_name(-done.returncode)}) while laying out {target}; "
+            f"{name} crashed ({_signal_name(-process.returncode)}) while laying out {target}; "
             "dense graphs (one Value used by many ops) can do this: draw a smaller "
             "expression or save the .dot file and try another layout"
         )
-    if done.returncode != 0:
+    if process.returncode != 0:
         first = message.splitlines()[0] if message else "no message"
-        raise GraphvizError(f"{name} failed (exit {done.returncode}) on {target}: {first}")
-    return done.stdout, message
+        raise GraphvizError(f"{name} failed (exit {process.returncode}) on {target}: {first}")
+    return stdout, message
 
 
 def _version_of(program: _Program) -> str:
