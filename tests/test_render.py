@@ -367,6 +367,12 @@ def test_render_unknown_extension_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_render_takes_the_format_from_the_extension_only(tmp_path):
+    with pytest.raises(ValueError, match="extension"):
+        render(Value(1.0), tmp_path / "g.svg", format="png")
+    assert list(tmp_path.iterdir()) == []
+
+
 @needs_graphviz
 def test_rendered_file_has_ordinary_permissions(tmp_path):
     umask = os.umask(0o022)

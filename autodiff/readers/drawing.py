@@ -273,6 +273,8 @@ def render(
     """
     path = Path(path)
     fmt = _format_of(path)
+    if "format" in draw_options:
+        raise ValueError(f"render takes the format from the extension of {str(path)!r}")
     _check_timeout(timeout)
     source = draw_dot(root, **draw_options).source
     _write_graph(source, fmt, path, timeout)
