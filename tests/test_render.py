@@ -523,10 +523,14 @@ def test_digraph_render_writes_the_source_and_the_svg_like_graphviz(tmp_path):
 
 
 @needs_graphviz
-def test_digraph_render_to_an_outfile_with_cleanup(tmp_path):
-    drawn = draw_dot(micrograd_neuron()).render(outfile=tmp_path / "g.png", cleanup=True)
+def test_digraph_render_to_an_outfile_saves_the_source_beside_it(tmp_path):
+    graph = draw_dot(micrograd_neuron())
+    drawn = graph.render(outfile=tmp_path / "g.png")
     assert Path(drawn).read_bytes().startswith(b"\x89PNG")
-    assert os.listdir(tmp_path) == ["g.png"]
+    assert sorted(os.listdir(tmp_path)) == ["g.gv", "g.png"]
+    assert (tmp_path / "g.gv").read_text().rstrip("\n") == graph.source.rstrip("\n")
+    graph.render(outfile=tmp_path / "h.svg", cleanup=True)
+    assert sorted(os.listdir(tmp_path)) == ["g.gv", "g.png", "h.svg"]
 
 
 @needs_graphviz

@@ -223,11 +223,11 @@ class Drawing(graphviz.Digraph):
         (or into ``outfile``, whose extension gives the format); return the drawing's path.
         """
         _only_plain_dot(renderer, formatter, neato_no_op, engine)
-        if outfile is not None:
-            outfile = Path(directory or self.directory, outfile)
+        if outfile is not None:  # as the graphviz package does
+            outfile = Path(self.directory, outfile) if directory is None else Path(outfile)
             fmt = format or outfile.suffix[1:].lower() or self.format
             if filename is None:
-                filename = outfile.with_suffix(".gv").name
+                filename = outfile.with_suffix(".gv")
         else:
             fmt = format or self.format
         saved = Path(self.save(filename, directory=directory))
