@@ -27,6 +27,19 @@ from pathlib import Path
 DEFAULT_TIMEOUT = 20.0
 """Seconds one Graphviz run may take before it is stopped (GraphvizTimeout)."""
 
+_PURE = "graphviz-pure"
+_PURE_FORMATS = frozenset(
+    {"svg", "png", "jpeg", "jpg", "jpe", "dot", "gv", "xdot", "json", "plain"}
+)
+_INSTALL = (
+    "install Graphviz (Debian/Ubuntu: apt-get install graphviz, macOS: brew install graphviz, "
+    "others: https://graphviz.org/download/), or on Linux x86_64/aarch64, macOS and Windows: "
+    "pip install graphviz-pure"
+)
+_PURE_ESTIMATE = "no value for width of non-ASCII character"
+_FONT_LIST = re.compile(r'fontname="([^",]+),[^"]*"')
+_log = logging.getLogger(__name__)
+
 
 class GraphvizError(RuntimeError):
     """Graphviz failed to draw a graph."""
@@ -104,20 +117,6 @@ def _write_graph(
     _write_bytes(path, data)
     if message and not quiet:
         warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=3)
-
-
-_PURE = "graphviz-pure"
-_PURE_FORMATS = frozenset(
-    {"svg", "png", "jpeg", "jpg", "jpe", "dot", "gv", "xdot", "json", "plain"}
-)
-_INSTALL = (
-    "install Graphviz (Debian/Ubuntu: apt-get install graphviz, macOS: brew install graphviz, "
-    "others: https://graphviz.org/download/), or on Linux x86_64/aarch64, macOS and Windows: "
-    "pip install graphviz-pure"
-)
-_PURE_ESTIMATE = "no value for width of non-ASCII character"
-_FONT_LIST = re.compile(r'fontname="([^",]+),[^"]*"')
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
