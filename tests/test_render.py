@@ -36,6 +36,7 @@ from autodiff import (
     Value,
     draw_dot,
     render,
+    render_backward_steps,
     renderer,
 )
 
@@ -630,6 +631,17 @@ def test_a_run_past_the_time_limit_is_stopped_with_one_clear_line(tmp_path, monk
     assert "\n" not in message and "0.5 s" in message and "g.svg" in message
     assert "smaller" in message and "--timeout" in message
     assert isinstance(caught.value, GraphvizError)
+    assert not alive(int((tmp_path / "pid").read_text()))
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake dot is a shell script")
+def test_frames_have_the_same_time_limit(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, SLOW_DOT)
+    monkeypatch.setenv("PIDFILE", str(tmp_path / "pid"))
+    out = tmp_path / "frames"
+    with pytest.raises(GraphvizTimeout, match="step_000.svg within 0.5 s"):
+        render_backward_steps(micrograd_neuron(), out, timeout=0.5)
     assert not alive(int((tmp_path / "pid").read_text()))
     assert list(out.iterdir()) == []
 
