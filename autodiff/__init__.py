@@ -19,8 +19,10 @@ from autodiff.readers.drawing import (
     GraphTooLarge,
     GraphvizError,
     GraphvizNotFound,
+    GraphvizTimeout,
     draw_dot,
     render,
+    renderer,
 )
 from autodiff.readers.frames import render_backward_steps
 from autodiff.readers.gradcheck import GradcheckError, gradcheck, numeric_gradient
@@ -35,6 +37,7 @@ __all__ = [
     "GraphTooLarge",
     "GraphvizError",
     "GraphvizNotFound",
+    "GraphvizTimeout",
     "Rule",
     "Value",
     "apply",
@@ -55,6 +58,7 @@ __all__ = [
     "parse_expression",
     "render",
     "render_backward_steps",
+    "renderer",
     "rules",
     "topological_order",
     "zero_grad",

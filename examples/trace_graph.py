@@ -2,7 +2,7 @@
 
     python examples/trace_graph.py [OUT_DIR]      # writes OUT_DIR/expression.svg, neuron.svg
 
-Needs Graphviz's `dot` (apt-get install graphviz / brew install graphviz).
+Needs Graphviz: `dot` on PATH, or graphviz-pure (installed with autodiff where it has a wheel).
 """
 
 from __future__ import annotations

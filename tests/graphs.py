@@ -1,6 +1,10 @@
-"""Small graphs shared by the drawing tests."""
+"""Small graphs and renderer checks shared by the drawing tests."""
 
-from autodiff import Value
+import os
+
+import pytest
+
+from autodiff import Value, renderer
 
 
 def micrograd_neuron() -> Value:
@@ -13,3 +17,35 @@ def micrograd_neuron() -> Value:
     o = n.tanh()
     o.label = "o"
     return o
+
+
+def _renderer_kind(kind: str) -> str:
+    """renderer()'s line with only Graphviz's `dot` or only graphviz-pure allowed."""
+    old = os.environ.get("AUTODIFF_GRAPHVIZ")
+    os.environ["AUTODIFF_GRAPHVIZ"] = kind
+    try:
+        return renderer()
+    finally:
+        if old is None:
+            del os.environ["AUTODIFF_GRAPHVIZ"]
+        else:
+            os.environ["AUTODIFF_GRAPHVIZ"] = old
+
+
+_ALLOWED = os.environ.get("AUTODIFF_GRAPHVIZ", "").strip().lower()
+HAVE_DOT = _ALLOWED in ("", "dot") and not _renderer_kind("dot").startswith("none")
+HAVE_PURE = _ALLOWED in ("", "graphviz-pure") and not _renderer_kind("graphviz-pure").startswith(
+    "none"
+)
+
+needs_graphviz = pytest.mark.skipif(
+    not (HAVE_DOT or HAVE_PURE),
+    reason="no Graphviz to draw with: neither `dot` on PATH nor graphviz-pure "
+    "(pip install graphviz-pure, where it has a wheel)",
+)
+needs_system_dot = pytest.mark.skipif(
+    not HAVE_DOT, reason="Graphviz's own `dot` is not installed (PDF and the system renderer)"
+)
+needs_pure = pytest.mark.skipif(
+    not HAVE_PURE, reason="graphviz-pure is not installed (no wheel for this platform?)"
+)

@@ -110,7 +110,7 @@ def test_walkthrough_render_draws_the_neurons_as_clusters(capsys, tmp_path):
 
 
 def test_walkthrough_frames_draw_the_neurons_as_clusters(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no dot: the sources are kept
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "none")  # no renderer: the sources are kept
     assert main(["walkthrough", "--frames", str(tmp_path / "frames")]) != 0
     capsys.readouterr()
     sources = sorted((tmp_path / "frames").glob("step_*.dot"))

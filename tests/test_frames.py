@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from graphs import micrograd_neuron
+from graphs import micrograd_neuron, needs_graphviz
 
 from autodiff import (
     GraphTooLarge,
@@ -53,6 +53,7 @@ def neuron_frames(tmp_path_factory):
     return root, out, index
 
 
+@needs_graphviz
 def test_one_frame_per_value_plus_the_forward_pass(neuron_frames):
     root, out, index = neuron_frames
     assert index == out / "index.html"
@@ -60,6 +61,7 @@ def test_one_frame_per_value_plus_the_forward_pass(neuron_frames):
     assert frames == [f"step_{k:03d}.svg" for k in range(11)]  # 10 Values + forward frame
 
 
+@needs_graphviz
 def test_frames_highlight_values_in_reverse_topological_order(neuron_frames):
     root, out, _ = neuron_frames
     n = len(topological_order(root))
@@ -69,6 +71,7 @@ def test_frames_highlight_values_in_reverse_topological_order(neuron_frames):
         assert highlighted(out / f"step_{k:03d}.svg") == [f"v{n - k}"]
 
 
+@needs_graphviz
 def test_frame_k_shows_exactly_k_gradients(neuron_frames):
     _, out, _ = neuron_frames
     for k in range(11):
@@ -78,6 +81,7 @@ def test_frame_k_shows_exactly_k_gradients(neuron_frames):
     assert "grad 1.0000" in last and "grad 0.5000" in last and "grad -1.5000" in last
 
 
+@needs_graphviz
 def test_all_frames_share_one_layout(neuron_frames):
     _, out, _ = neuron_frames
 
@@ -96,12 +100,14 @@ def test_all_frames_share_one_layout(neuron_frames):
         assert boxes(out / f"step_{k:03d}.svg") == first
 
 
+@needs_graphviz
 def test_frames_do_not_touch_grad(tmp_path):
     root = micrograd_neuron()
     render_backward_steps(root, tmp_path)
     assert all(v.grad == 0.0 for v in topological_order(root))
 
 
+@needs_graphviz
 def test_index_embeds_every_frame_and_steps_with_buttons_and_keys(neuron_frames):
     _, out, index = neuron_frames
     page = index.read_text(encoding="utf-8")
@@ -121,6 +127,7 @@ def captions_of(page):
     return [(html.unescape(head), html.unescape(text)) for head, text in found]
 
 
+@needs_graphviz
 def test_captions_write_out_the_chain_rule(tmp_path):
     x = Value(3.0, label="x")
     y = x * x + x  # dy/dx = 2x + 1 = 7
@@ -133,6 +140,7 @@ def test_captions_write_out_the_chain_rule(tmp_path):
     assert "grad = 1.0000 × 1.0000 + 1.0000 × 3.0000 + 1.0000 × 3.0000 = 7.0000" in captions[3]
 
 
+@needs_graphviz
 def test_counter_caption_file_and_fragment_share_one_numbering(neuron_frames):
     _, out, index = neuron_frames
     page = index.read_text(encoding="utf-8")
@@ -148,6 +156,7 @@ def test_counter_caption_file_and_fragment_share_one_numbering(neuron_frames):
     assert '"#step=" + current' in page and "hashchange" in page
 
 
+@needs_graphviz
 def test_page_opens_at_a_zoom_where_graph_text_is_as_large_as_the_pages_small_text(
     neuron_frames,
 ):
@@ -176,6 +185,7 @@ def test_page_opens_at_a_zoom_where_graph_text_is_as_large_as_the_pages_small_te
     assert "Math.max(readable, Math.min(fitZoom(), 1.5 * readable))" in page
 
 
+@needs_graphviz
 def test_page_pans_zooms_and_fits(neuron_frames):
     _, _, index = neuron_frames
     page = index.read_text(encoding="utf-8")
@@ -205,6 +215,7 @@ def bbox_in_viewbox(svg_path, name):
     return min(xs), min(ys), max(xs), max(ys)
 
 
+@needs_graphviz
 def test_each_frame_names_where_its_highlighted_value_is_drawn(neuron_frames):
     root, out, index = neuron_frames
     page = index.read_text(encoding="utf-8")
@@ -224,11 +235,13 @@ def test_each_frame_names_where_its_highlighted_value_is_drawn(neuron_frames):
         assert fx1 - fx0 < 4 * (x1 - x0) + 100
 
 
+@needs_graphviz
 def test_a_lone_leaf_gives_two_frames(tmp_path):
     render_backward_steps(Value(2.0, label="a"), tmp_path)
     assert sorted(p.name for p in tmp_path.glob("step_*.svg")) == ["step_000.svg", "step_001.svg"]
 
 
+@needs_graphviz
 def test_stale_frames_are_replaced_and_other_files_kept(tmp_path):
     (tmp_path / "step_999.svg").write_text("old")
     (tmp_path / "notes.svg").write_text("mine")
@@ -247,8 +260,8 @@ def test_large_graphs_are_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_dot_saves_the_frames_sources(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+def test_missing_graphviz_saves_the_frames_sources(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "none")
     out = tmp_path / "frames"
     with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
         render_backward_steps(micrograd_neuron(), out)
@@ -263,6 +276,7 @@ def test_bad_groups_are_refused_before_anything_is_written(tmp_path):
     assert not out.exists()
 
 
+@needs_graphviz
 def test_grouped_frames_draw_each_group_as_a_labelled_cluster(tmp_path):
     root = micrograd_neuron()
     n = root._prev[0]

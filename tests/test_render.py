@@ -1,25 +1,43 @@
-"""draw_dot and render: DOT structure, labels, determinism, escaping, files, missing dot."""
+"""draw_dot and render: DOT structure, labels, escaping, files, renderers, time limits."""
 
 import math
 import os
 import re
 import runpy
+import shutil
+import signal
 import subprocess
+import sys
+import sysconfig
+import time
+import warnings
 import xml.etree.ElementTree as ET
+from importlib.metadata import requires, version
 from pathlib import Path
 
 import graphviz
 import pytest
-from graphs import micrograd_neuron
+from graphs import (
+    HAVE_DOT,
+    HAVE_PURE,
+    micrograd_neuron,
+    needs_graphviz,
+    needs_pure,
+    needs_system_dot,
+)
+from packaging.requirements import Requirement
 
 from autodiff import (
     GraphTooLarge,
     GraphvizError,
     GraphvizNotFound,
+    GraphvizTimeout,
     Rule,
     Value,
     draw_dot,
     render,
+    render_backward_steps,
+    renderer,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +58,24 @@ def box_of(source, label):
     return line
 
 
-def run_dot(source, fmt="svg"):
-    return subprocess.run(["dot", f"-T{fmt}"], input=source.encode(), capture_output=True)
+RENDERERS = [
+    pytest.param("dot", marks=needs_system_dot),
+    pytest.param("graphviz-pure", marks=needs_pure),
+]
+
+
+@pytest.fixture(params=RENDERERS)
+def only(request, monkeypatch):
+    """Each test runs once with Graphviz's own dot and once with graphviz-pure (or skips)."""
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", request.param)
+    return request.param
+
+
+def draw_without_warnings(graph, fmt="svg"):
+    """``graph`` drawn in ``fmt``; any message from Graphviz fails the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return graph.pipe(format=fmt)
 
 
 def svg_texts(svg_bytes):
@@ -206,7 +240,7 @@ def test_same_graph_built_twice_gives_identical_dot():
     assert not re.search(r"\d{8,}", first)  # no id()-like numbers as node names
 
 
-# escaping, checked by the real dot
+# escaping, checked by each renderer
 
 HOSTILE_LABELS = [
     'a|b{c}<d>"e\\f',
@@ -219,25 +253,20 @@ HOSTILE_LABELS = [
 
 
 @pytest.mark.parametrize("label", HOSTILE_LABELS)
-def test_special_characters_in_labels_render_without_warnings(label):
+def test_special_characters_in_labels_render_without_warnings(label, only):
     x = Value(1.0, label=label)
     y = x * 2.0
     y.label = label
     y.backward()
-    done = run_dot(draw_dot(y, show_local=True).source)
-    assert done.returncode == 0
-    assert done.stderr == b""
-    texts = svg_texts(done.stdout)
+    texts = svg_texts(draw_without_warnings(draw_dot(y, show_local=True)))
     for line in label.replace("\t", "\\t").replace("\x1b", "\\x1b").split("\n"):
         assert line in texts
 
 
-def test_special_characters_in_op_names_render_without_warnings():
+def test_special_characters_in_op_names_render_without_warnings(only):
     weird = Rule('<f|{x}>"\\', lambda x: 2 * x, lambda x, out: (2.0,))
     y = weird(Value(1.0, label="x"))
-    done = run_dot(draw_dot(y).source)
-    assert done.returncode == 0 and done.stderr == b""
-    assert '<f|{x}>"\\' in svg_texts(done.stdout)
+    assert '<f|{x}>"\\' in svg_texts(draw_without_warnings(draw_dot(y)))
 
 
 # size limit
@@ -264,20 +293,61 @@ def test_max_nodes_counts_values():
 # render
 
 
-def test_render_svg_writes_a_valid_svg(tmp_path):
+def svg_of(path):
+    """The texts of a drawn SVG file, after checking that it is well-formed SVG."""
+    root = ET.fromstring(path.read_bytes())
+    assert root.tag == f"{SVG}svg"
+    return [t.text or "" for t in root.iter(f"{SVG}text")]
+
+
+def test_each_renderer_writes_well_formed_svg_with_data_and_grad(tmp_path, only):
     o = micrograd_neuron()
     o.backward()
     path = render(o, tmp_path / "neuron.svg")
     assert path == tmp_path / "neuron.svg"
-    texts = svg_texts(path.read_bytes())
-    assert "data 0.7071" in texts and "grad 0.5000" in texts
+    texts = svg_of(path)
+    # n = 2*-3 + 0*1 + 6.8814 = 0.8814, o = tanh(n) = 1/sqrt(2); do/dn = 1 - o^2 = 0.5,
+    # do/dx1 = w1 * 0.5 = -1.5, do/dw1 = x1 * 0.5 = 1.0
+    for text in ["o", "data 0.7071", "grad 1.0000", "data 0.8814", "grad 0.5000"]:
+        assert text in texts
+    assert "grad -1.5000" in texts and "tanh" in texts
     assert sorted(os.listdir(tmp_path)) == ["neuron.svg"]  # no temporary left behind
 
 
-def test_render_png_and_pdf_by_extension(tmp_path):
+def test_each_renderer_writes_png(tmp_path, only):
+    data = render(micrograd_neuron(), tmp_path / "g.png").read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > height > 0  # LR layout: wider than tall
+
+
+@needs_system_dot
+def test_pdf_is_written_by_the_system_dot(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "dot")
+    assert render(micrograd_neuron(), tmp_path / "g.PDF").read_bytes().startswith(b"%PDF")
+
+
+@needs_pure
+def test_pdf_without_system_dot_is_one_line_saying_to_use_svg_or_png(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "graphviz-pure")
     o = micrograd_neuron()
-    assert render(o, tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
-    assert render(o, tmp_path / "g.PDF").read_bytes().startswith(b"%PDF")
+    with pytest.raises(GraphvizNotFound) as caught:
+        render(o, tmp_path / "g.pdf")
+    message = str(caught.value)
+    assert "\n" not in message and "PDF" in message and ".svg or .png" in message
+    assert "apt-get install graphviz" in message and str(tmp_path / "g.dot") in message
+    assert caught.value.saved_to == tmp_path / "g.dot"
+    assert sorted(os.listdir(tmp_path)) == ["g.dot"]
+
+
+@needs_pure
+def test_graphviz_pure_gets_one_font_name_it_has_metrics_for(tmp_path, monkeypatch):
+    # given "Helvetica,Arial,sans-serif" it measures text as Times: text overflows cells
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "graphviz-pure")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # it would warn "Falling back to 'Times' metrics"
+        svg = render(micrograd_neuron(), tmp_path / "g.svg").read_text()
+    assert set(re.findall(r'font-family="([^"]*)"', svg)) == {"Helvetica,sans-Serif"}
 
 
 def test_render_dot_and_gv_write_the_source(tmp_path):
@@ -287,6 +357,7 @@ def test_render_dot_and_gv_write_the_source(tmp_path):
     assert render(o, tmp_path / "g.gv", rankdir="TB").read_text() == expected
 
 
+@needs_graphviz
 def test_render_creates_missing_directories(tmp_path):
     assert render(Value(1.0), tmp_path / "a" / "b" / "g.svg").exists()
 
@@ -297,6 +368,13 @@ def test_render_unknown_extension_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_render_takes_the_format_from_the_extension_only(tmp_path):
+    with pytest.raises(ValueError, match="extension"):
+        render(Value(1.0), tmp_path / "g.svg", format="png")
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_graphviz
 def test_rendered_file_has_ordinary_permissions(tmp_path):
     umask = os.umask(0o022)
     try:
@@ -306,38 +384,318 @@ def test_rendered_file_has_ordinary_permissions(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o644
 
 
-def test_missing_dot_saves_the_source_and_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+@pytest.mark.parametrize("name", ["g.svg", "g.dot"])
+def test_file_errors_name_the_users_path_not_a_temporary_file(tmp_path, name):
+    target = tmp_path / name
+    target.mkdir()  # a folder where the file should go
+    with pytest.raises(OSError) as caught:
+        render(micrograd_neuron(), target)
+    assert str(target) in str(caught.value) and f".{name}." not in str(caught.value)
+    assert os.listdir(tmp_path) == [name] and os.listdir(target) == []
+
+
+def test_missing_graphviz_saves_the_source_and_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "none")
     o = micrograd_neuron()
     with pytest.raises(GraphvizNotFound) as caught:
         render(o, tmp_path / "neuron.svg")
     message = str(caught.value)
     saved = tmp_path / "neuron.dot"
     assert "Graphviz" in message and "apt-get install graphviz" in message
-    assert "brew install graphviz" in message and str(saved) in message
-    assert "\n" not in message
+    assert "brew install graphviz" in message and "pip install graphviz-pure" in message
+    assert str(saved) in message and "\n" not in message
     assert caught.value.saved_to == saved
     assert saved.read_text() == draw_dot(o).source
     assert not (tmp_path / "neuron.svg").exists()
     assert isinstance(caught.value, RuntimeError)
 
 
-def test_failing_dot_is_reported_and_writes_nothing(tmp_path, monkeypatch):
+def fake_dot(tmp_path, monkeypatch, script):
+    """A program called ``dot``, first on PATH and the only Graphviz allowed."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "dot"
-    fake.write_text("#!/bin/sh\necho 'Error: something broke' >&2\nexit 3\n")
+    fake.write_text("#!/bin/sh\n" + script)
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "dot")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake dot is a shell script")
+def test_failing_dot_is_reported_and_writes_nothing(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, "echo 'Error: something broke' >&2\nexit 3\n")
     out = tmp_path / "out"
     with pytest.raises(GraphvizError, match="something broke"):
         render(Value(1.0), out / "g.svg")
     assert list(out.iterdir()) == []
 
 
+# which Graphviz draws
+
+
+@needs_pure
+def test_renderer_names_graphviz_pure_and_its_version(monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "graphviz-pure")
+    line = renderer()
+    assert line.startswith(f"graphviz-pure {version('graphviz-pure')} (pip wheel, ")
+    assert "\n" not in line
+
+
+@needs_system_dot
+def test_renderer_names_the_system_dot_and_its_version(monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "dot")
+    done = subprocess.run(["dot", "-V"], capture_output=True, text=True)
+    said = re.search(r"version (\S+)", done.stderr).group(1)
+    assert re.fullmatch(rf"dot {re.escape(said)} \(.*dot(\.exe)?\)", renderer())
+
+
+@pytest.mark.skipif(not (HAVE_DOT and HAVE_PURE), reason="needs both dot and graphviz-pure")
+def test_the_system_dot_comes_first(monkeypatch):
+    monkeypatch.delenv("AUTODIFF_GRAPHVIZ", raising=False)
+    assert renderer().startswith("dot ")
+
+
+@needs_pure
+def test_graphviz_pure_is_found_beside_python_when_not_on_path(tmp_path, monkeypatch):
+    if shutil.which("graphviz-pure", path=sysconfig.get_path("scripts")) is None:
+        pytest.skip("graphviz-pure is not installed in this Python's scripts folder")
+    monkeypatch.delenv("AUTODIFF_GRAPHVIZ", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no dot, no graphviz-pure
+    assert renderer().startswith("graphviz-pure ")
+    assert "data 1.0000" in svg_of(render(Value(1.0), tmp_path / "g.svg"))
+
+
+def test_renderer_without_graphviz_says_how_to_install(monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "none")
+    line = renderer()
+    assert line.startswith("none (") and "\n" not in line
+    assert "pip install graphviz-pure" in line and "apt-get install graphviz" in line
+
+
+def test_an_unknown_graphviz_choice_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "cairo")
+    assert renderer().startswith("none (AUTODIFF_GRAPHVIZ must be dot, graphviz-pure or none")
+    with pytest.raises(GraphvizError, match="'cairo'"):
+        render(Value(1.0), tmp_path / "g.svg")
+
+
+def test_graphviz_pure_is_required_exactly_where_it_has_wheels():
+    # graphviz-pure 0.2.2 has wheels (and no sdist) for these platforms only
+    (requirement,) = [
+        Requirement(r) for r in requires("autodiff-scalar") if r.startswith("graphviz-pure")
+    ]
+    wheels = [("linux", "x86_64"), ("linux", "aarch64"), ("darwin", "x86_64")]
+    wheels += [("darwin", "arm64"), ("win32", "AMD64"), ("win32", "ARM64")]
+    others = [("linux", "i686"), ("linux", "ppc64le"), ("linux", "armv7l"), ("win32", "x86")]
+    others += [("freebsd14", "amd64"), ("emscripten", "wasm32")]
+    for platform, machine in wheels + others:
+        environment = {"sys_platform": platform, "platform_machine": machine}
+        assert requirement.marker.evaluate(environment) == ((platform, machine) in wheels)
+
+
+# draw_dot's Digraph: micrograd's signature, render, pipe, Jupyter
+
+
+def test_draw_dot_takes_micrograds_format_then_rankdir():
+    o = micrograd_neuron()
+    assert draw_dot(o).format == "svg"
+    graph = draw_dot(o, "png", "TB")
+    assert graph.format == "png" and "rankdir=TB" in graph.source
+
+
+def test_draw_dot_refuses_an_unknown_format_and_points_at_rankdir():
+    o = micrograd_neuron()
+    with pytest.raises(ValueError, match="rankdir='TB'"):
+        draw_dot(o, "TB")
+    with pytest.raises(ValueError, match="'gif'"):
+        draw_dot(o, format="gif")
+
+
+@needs_graphviz
+def test_digraph_render_writes_the_source_and_the_svg_like_graphviz(tmp_path):
+    o = micrograd_neuron()
+    o.backward()
+    graph = draw_dot(o)
+    drawn = graph.render(tmp_path / "gout")
+    assert drawn == str(tmp_path / "gout.svg")
+    assert "grad 0.5000" in svg_of(Path(drawn))
+    assert (tmp_path / "gout").read_text().rstrip("\n") == graph.source.rstrip("\n")
+    assert sorted(os.listdir(tmp_path)) == ["gout", "gout.svg"]
+
+
+@needs_graphviz
+def test_digraph_render_to_an_outfile_saves_the_source_beside_it(tmp_path):
+    graph = draw_dot(micrograd_neuron())
+    drawn = graph.render(outfile=tmp_path / "g.png")
+    assert Path(drawn).read_bytes().startswith(b"\x89PNG")
+    assert sorted(os.listdir(tmp_path)) == ["g.gv", "g.png"]
+    assert (tmp_path / "g.gv").read_text().rstrip("\n") == graph.source.rstrip("\n")
+    graph.render(outfile=tmp_path / "h.svg", cleanup=True)
+    assert sorted(os.listdir(tmp_path)) == ["g.gv", "g.png", "h.svg"]
+
+
+@needs_graphviz
+def test_digraph_pipe_gives_svg_bytes_text_or_png():
+    o = micrograd_neuron()
+    o.backward()
+    graph = draw_dot(o)
+    assert "grad -1.5000" in svg_texts(graph.pipe())
+    assert graph.pipe(encoding="utf-8").startswith("<?xml")
+    assert graph.pipe(format="png").startswith(b"\x89PNG")
+
+
+def test_digraph_refuses_other_layout_engines():
+    with pytest.raises(ValueError, match="neato"):
+        draw_dot(micrograd_neuron()).pipe(engine="neato")
+
+
+def test_a_copy_keeps_the_time_limit():
+    graph = draw_dot(micrograd_neuron(), timeout=3.5)
+    copy = graph.copy()
+    assert type(copy) is type(graph) and copy.timeout == 3.5 and copy.source == graph.source
+
+
+@needs_graphviz
+def test_jupyter_mimebundle_is_the_svg_with_data_and_grad():
+    o = micrograd_neuron()
+    o.backward()
+    bundle = draw_dot(o)._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"]
+    texts = svg_texts(bundle["image/svg+xml"].encode("utf-8"))
+    assert "data 0.7071" in texts and "grad 0.5000" in texts
+    png = draw_dot(o)._repr_mimebundle_(include=["image/png"])["image/png"]
+    assert png.startswith(b"\x89PNG")
+
+
+def test_jupyter_without_graphviz_shows_one_line_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "none")
+    bundle = draw_dot(micrograd_neuron())._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    (line,) = bundle["text/plain"].splitlines()
+    assert line.startswith("GraphvizNotFound: ") and "pip install graphviz-pure" in line
+
+
+@needs_graphviz
+def test_a_notebook_cell_ending_in_draw_dot_shows_svg(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cell = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from autodiff import Value, draw_dot\n"
+        "x = Value(2.0, label='x'); y = x * x; y.backward()\n"
+        "draw_dot(y)"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[0].outputs
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    (output,) = [o for o in outputs if o["output_type"] == "execute_result"]
+    texts = svg_texts(output["data"]["image/svg+xml"].encode("utf-8"))
+    assert "data 4.0000" in texts and "grad 4.0000" in texts  # y = x^2, dy/dx = 2x = 4
+
+
+# time limits
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "20", True])
+def test_bad_time_limits_are_refused(tmp_path, bad):
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        render(Value(1.0), tmp_path / "g.svg", timeout=bad)
+    with pytest.raises(ValueError, match="timeout"):
+        draw_dot(Value(1.0), timeout=bad)
+    assert list(tmp_path.iterdir()) == []
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+SLOW_DOT = f'echo $$ > "$PIDFILE"\nexec {shutil.which("sleep")} 30\n'  # sleep: found now
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake dot is a shell script")
+def test_a_run_past_the_time_limit_is_stopped_with_one_clear_line(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, SLOW_DOT)
+    monkeypatch.setenv("PIDFILE", str(tmp_path / "pid"))
+    out = tmp_path / "out"
+    started = time.monotonic()
+    with pytest.raises(GraphvizTimeout) as caught:
+        render(micrograd_neuron(), out / "g.svg", timeout=0.5)
+    assert time.monotonic() - started < 15  # stopped, not waited for (it sleeps 30 s)
+    message = str(caught.value)
+    assert "\n" not in message and "0.5 s" in message and "g.svg" in message
+    assert "smaller" in message and "--timeout" in message
+    assert isinstance(caught.value, GraphvizError)
+    assert not alive(int((tmp_path / "pid").read_text()))
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake dot is a shell script")
+def test_frames_have_the_same_time_limit(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, SLOW_DOT)
+    monkeypatch.setenv("PIDFILE", str(tmp_path / "pid"))
+    out = tmp_path / "frames"
+    with pytest.raises(GraphvizTimeout, match="step_000.svg within 0.5 s"):
+        render_backward_steps(micrograd_neuron(), out, timeout=0.5)
+    assert not alive(int((tmp_path / "pid").read_text()))
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake dot is a shell script")
+def test_ctrl_c_while_drawing_stops_graphviz_and_leaves_nothing(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, SLOW_DOT)
+    monkeypatch.setenv("PIDFILE", str(tmp_path / "pid"))
+    out = tmp_path / "out"
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            render(micrograd_neuron(), out / "g.svg", timeout=None)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not alive(int((tmp_path / "pid").read_text()))
+    assert list(out.iterdir()) == []
+
+
+@needs_pure
+def test_a_250_factor_product_draws_quickly_or_times_out_cleanly(tmp_path):
+    # x*x*...*x: one Value used by 249 ops, the slow case for dot's layout (Graphviz 2.42
+    # took 30-40 s on it; graphviz-pure 0.2.2 had not finished after 10 minutes)
+    env = {**os.environ, "AUTODIFF_GRAPHVIZ": "graphviz-pure", "PYTHONPATH": str(ROOT)}
+    product = "*".join(["x"] * 250)
+    argv = ["graph", "-o", "g.svg", "--timeout", "2", "--", product, "x=1"]
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "autodiff", *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert time.monotonic() - started < 30  # 2 s for Graphviz plus Python's start
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    if done.returncode == 0:
+        assert "data 1.0000" in svg_of(tmp_path / "g.svg")
+    else:
+        (line,) = done.stderr.splitlines()
+        assert done.returncode == 2 and "within 2 s" in line and "--timeout" in line
+        assert os.listdir(tmp_path) == []
+
+
 # examples/trace_graph.py
 
 
+@needs_graphviz
 def test_trace_graph_example_draws_micrograds_two_examples(tmp_path):
     example = runpy.run_path(str(ROOT / "examples" / "trace_graph.py"))
     assert example["main"]([str(tmp_path)]) == 0

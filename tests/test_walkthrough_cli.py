@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from graphs import needs_graphviz
 
 from autodiff.frontend.cli import main
 
@@ -66,6 +67,7 @@ def test_steps_print_a_falling_cost(capsys):
     assert len(costs) == 3 and costs[0] > costs[1] > costs[2]
 
 
+@needs_graphviz
 def test_render_writes_the_graph_with_the_articles_names(capsys, tmp_path):
     path = tmp_path / "walk.svg"
     code, _, _ = run(capsys, "--render", str(path))

@@ -108,6 +108,7 @@ def _add_walkthrough(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--render", metavar="PATH", help="draw the graph after backward (.svg, .png...)")
     p.add_argument("--frames", metavar="DIR", help="write the backward pass as teaching frames")
     _add_rankdir(p)
+    _add_timeout(p)
     p.set_defaults(run=_run_walkthrough, parser=p)
 
 
@@ -155,11 +156,28 @@ def _add_rankdir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rankdir", choices=RANKDIRS, default="LR", help="layout direction (LR)")
 
 
+def _add_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--timeout", type=_seconds, default=20.0, help="Graphviz time limit in s (20); 0: none"
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds >= 0.0 or math.isinf(seconds):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return seconds
+
+
 def _draw(args: argparse.Namespace, root: Value, groups: dict | None = None) -> int:
     """--render PATH and --frames DIR of walkthrough and grad; 0, or 2 after one line.
     ``groups`` draws those Values as labelled clusters (the walkthrough's neurons)."""
     limit = getattr(args, "max_nodes", None)
     options: dict = {} if limit is None else {"max_nodes": limit or None}  # 0: no limit
+    options["timeout"] = args.timeout or None  # 0: no limit
     if groups:
         options["groups"] = groups
     try:
@@ -238,6 +256,7 @@ def _add_grad(sub: Any) -> None:
         metavar="N",
         help="refuse to draw larger graphs (default 2000, frames 60); 0: no limit",
     )
+    _add_timeout(p)
     p.set_defaults(run=_run_grad, parser=p)
 
 
@@ -258,6 +277,7 @@ def _add_graph(sub: Any) -> None:
     p.add_argument(
         "--max-nodes", type=_node_limit, default=2000, help="refuse larger graphs; 0: no limit"
     )
+    _add_timeout(p)
     p.set_defaults(run=_run_graph, parser=p)
 
 
@@ -302,6 +322,7 @@ def _run_graph(args: argparse.Namespace) -> int:
             color_grad=args.color_grad,
             show_local=args.local,
             max_nodes=args.max_nodes or None,
+            timeout=args.timeout or None,
         )
     except GraphTooLarge as error:
         return _fail("graph", f"{error} (here: --max-nodes N, or 0 for no limit)")
@@ -475,9 +496,7 @@ class _Version(argparse.Action):
         import autodiff
 
         print(f"autodiff {autodiff.__version__} (Python {platform.python_version()})")
-        renderer = getattr(drawing, "renderer", None)
-        if renderer is not None:
-            print(f"renderer: {renderer()}")
+        print(f"renderer: {drawing.renderer()}")
         parser.exit(0)
 
 

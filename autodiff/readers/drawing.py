@@ -1,7 +1,10 @@
 """Draw a computation graph with Graphviz: every Value's data and gradient, every op.
 
 ``draw_dot(root)`` returns a ``graphviz.Digraph`` (it displays inline in Jupyter);
-``render(root, "graph.svg")`` writes it with the real Graphviz ``dot`` program.
+``render(root, "graph.svg")`` writes it. Drawing runs Graphviz's own ``dot`` when it is
+on PATH, otherwise ``graphviz-pure`` (a self-contained Graphviz installed from pip, which
+writes SVG and PNG but not PDF); ``renderer()`` says which. Every run is stopped after a
+time limit (``timeout=``, 20 s by default).
 
 Each Value is one box (label, data, grad); each operation is one small ellipse between
 its inputs and its output. Leaves (inputs, parameters, constants) are blue, gradient
@@ -16,10 +19,6 @@ from __future__ import annotations
 import html
 import math
 import os
-import shutil
-import signal
-import subprocess
-import tempfile
 import warnings
 from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
@@ -30,14 +29,47 @@ import graphviz
 from autodiff.core.engine import topological_order
 from autodiff.core.higher import is_derivative
 from autodiff.core.value import Value
+from autodiff.readers.renderers import (
+    DEFAULT_TIMEOUT,
+    GraphvizError,
+    GraphvizNotFound,
+    GraphvizTimeout,
+    _cannot_draw,
+    _check_timeout,
+    _find_program,  # noqa: F401 (frames.py imports it from here)
+    _not_found_message,  # noqa: F401 (frames.py imports it from here)
+    _program_for,
+    _run,
+    _write_graph,
+    _write_text,  # noqa: F401 (frames.py imports it from here)
+    renderer,
+)
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "DEFAULT_TIMEOUT",
+    "Drawing",
+    "GraphTooLarge",
+    "GraphvizError",
+    "GraphvizNotFound",
+    "GraphvizTimeout",
+    "draw_dot",
+    "render",
+    "renderer",
+]
 
 DEFAULT_MAX_NODES = 2000
-"""Graphs with more Values than this are refused: ``dot`` would take minutes."""
+"""Graphs with more Values than this are refused before Graphviz runs. This bounds the
+size of a drawing, not its time: a few hundred Values with one of them used by every op
+can already take Graphviz minutes, which is what ``DEFAULT_TIMEOUT`` bounds."""
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 """File extensions ``render`` understands, and the Graphviz output format of each."""
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
+
+DRAWING_FORMATS = ("svg", "png", "pdf")
+"""What ``draw_dot(root, format=...)`` accepts (PDF needs Graphviz's own ``dot``)."""
 
 _LEAF_FILL = "#dbeafe"
 _NODE_FILL = "#ffffff"
@@ -51,27 +83,13 @@ _CLUSTER_FILL = "#f9fafb"
 _CLUSTER_LINE = "#9ca3af"
 
 
-class GraphvizError(RuntimeError):
-    """Graphviz's ``dot`` failed to draw a graph."""
-
-
-class GraphvizNotFound(GraphvizError):
-    """Graphviz's ``dot`` program is not installed (the DOT source was saved instead).
-
-    ``saved_to`` is where the DOT source was written.
-    """
-
-    def __init__(self, message: str, saved_to: Path | None = None) -> None:
-        super().__init__(message)
-        self.saved_to = saved_to
-
-
 class GraphTooLarge(ValueError):
     """A graph with more Values than ``max_nodes``."""
 
 
 def draw_dot(
     root: Value,
+    format: str = "svg",
     rankdir: str = "LR",
     precision: int = 4,
     show_grad: bool = True,
@@ -80,9 +98,16 @@ def draw_dot(
     show_local: bool = False,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     groups: Mapping[str, Iterable[Value]] | None = None,
-) -> graphviz.Digraph:
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Drawing:
     """The graph of ``root`` and every Value it depends on, as a ``graphviz.Digraph``.
 
+    The arguments start as micrograd's ``draw_dot(root, format='svg', rankdir='LR')``.
+    The result is a ``Drawing``, a ``graphviz.Digraph`` whose ``.render()``, ``.pipe()``
+    and Jupyter display run the Graphviz that ``renderer()`` names, within ``timeout``.
+
+    format      what ``.render()`` and ``.pipe()`` write: "svg", "png" or "pdf" (PDF needs
+                Graphviz's own ``dot``; graphviz-pure from pip writes SVG and PNG).
     rankdir     layout direction: "LR" (inputs left, output right), "TB", "RL", "BT".
     precision   decimals shown for data and grad ("data 0.7071 | grad 0.5000").
     show_grad   show each Value's ``.grad`` (call ``root.backward()`` first).
@@ -93,9 +118,16 @@ def draw_dot(
     max_nodes   refuse (GraphTooLarge) a graph with more Values than this; None: no limit.
     groups      {"h1": [Values], ...}: draw each group's Values, with the ops that made
                 them, inside a box labelled with its name (a neuron, a layer, the loss).
+    timeout     seconds each Graphviz run may take before it is stopped
+                (GraphvizTimeout); None: no limit.
     """
+    if format not in DRAWING_FORMATS:
+        hint = f" (rankdir is the third argument: rankdir={format!r})" if format in RANKDIRS else ""
+        known = ", ".join(DRAWING_FORMATS)
+        raise ValueError(f"format must be one of {known}, got {format!r}{hint}")
+    _check_timeout(timeout)
     order = _values(root, max_nodes)
-    return _build(
+    graph = _build(
         order,
         rankdir=rankdir,
         precision=precision,
@@ -104,92 +136,150 @@ def draw_dot(
         show_local=show_local,
         groups=groups,
     )
+    return Drawing(
+        name=graph.name,
+        graph_attr=dict(graph.graph_attr),
+        node_attr=dict(graph.node_attr),
+        edge_attr=dict(graph.edge_attr),
+        body=list(graph.body),
+        format=format,
+        timeout=timeout,
+    )
 
 
-def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Path:
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` drawn by the Graphviz that ``renderer()`` names.
+
+    ``render``, ``pipe``, ``view`` and the Jupyter display work as the graphviz
+    package's do, but run Graphviz's ``dot`` or, without it, graphviz-pure, and stop
+    it after ``timeout`` seconds (GraphvizTimeout). In Jupyter, a graph that cannot be
+    drawn shows a one-line message instead of a traceback.
+    """
+
+    def __init__(self, *args: Any, timeout: float | None = DEFAULT_TIMEOUT, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.timeout = _check_timeout(timeout)
+
+    def _copy_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        # graphviz's own _copy_kwargs does not pass extra keywords along: add ours after
+        return {**super()._copy_kwargs(**kwargs), "timeout": self.timeout}
+
+    def pipe(
+        self,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        *,
+        engine: str | None = None,
+        encoding: str | None = None,
+    ) -> bytes | str:
+        """The drawing in ``format`` (default: this graph's format), as bytes or text."""
+        _only_plain_dot(renderer, formatter, neato_no_op, engine)
+        fmt = format or self.format
+        program = _program_for(fmt)
+        if program is None:
+            raise GraphvizNotFound(_cannot_draw(fmt, "the graph was not drawn", "try again"))
+        data, message = _run(program, self.source, fmt, self.timeout, "the graph")
+        if message and not quiet:
+            warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=2)
+        return data.decode(encoding) if encoding is not None else data
+
+    def render(
+        self,
+        filename: str | os.PathLike[str] | None = None,
+        directory: str | os.PathLike[str] | None = None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: str | None = None,
+        renderer: str | None = None,
+        formatter: str | None = None,
+        neato_no_op: bool | int | None = None,
+        quiet: bool = False,
+        quiet_view: bool = False,
+        *,
+        outfile: str | os.PathLike[str] | None = None,
+        engine: str | None = None,
+        raise_if_result_exists: bool = False,
+        overwrite_source: bool = False,
+    ) -> str:
+        """Save the DOT source to ``filename`` and draw it next to it as ``filename.FORMAT``
+        (or into ``outfile``, whose extension gives the format); return the drawing's path.
+        """
+        _only_plain_dot(renderer, formatter, neato_no_op, engine)
+        if outfile is not None:  # as the graphviz package does
+            outfile = Path(self.directory, outfile) if directory is None else Path(outfile)
+            fmt = format or outfile.suffix[1:].lower() or self.format
+            if filename is None:
+                filename = outfile.with_suffix(".gv")
+        else:
+            fmt = format or self.format
+        saved = Path(self.save(filename, directory=directory))
+        drawn = outfile if outfile is not None else Path(f"{saved}.{fmt}")
+        if drawn == saved and not overwrite_source:
+            raise ValueError(f"the drawing {drawn} would overwrite its DOT source")
+        if raise_if_result_exists and drawn.exists():
+            raise graphviz.FileExistsError(f"{drawn} exists already")
+        _write_graph(self.source, fmt, drawn, self.timeout, saved=saved, quiet=quiet)
+        if cleanup:
+            saved.unlink()
+        if view or quiet_view:
+            self._view(str(drawn), format=fmt, quiet=quiet_view)
+        return str(drawn)
+
+    def _repr_mimebundle_(
+        self,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, bytes | str]:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except GraphvizError as error:  # Jupyter shows this line instead of a traceback
+            return {"text/plain": f"{type(error).__name__}: {error}"}
+
+
+def render(
+    root: Value,
+    path: str | os.PathLike[str],
+    *,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    **draw_options: Any,
+) -> Path:
     """Draw ``root``'s graph into ``path``; the format comes from the extension.
 
-    ``.svg .png .pdf`` are written by Graphviz's ``dot``; ``.dot .gv`` are the DOT
-    source itself. ``draw_options`` are those of ``draw_dot``. If ``dot`` is not
-    installed the DOT source is saved next to ``path`` (same name, ``.dot``) and
-    GraphvizNotFound is raised, saying where it is and how to install Graphviz.
+    ``.svg .png`` are drawn by Graphviz's ``dot`` or, without it, by graphviz-pure from
+    pip; ``.pdf`` needs ``dot``; ``.dot .gv`` are the DOT source itself.
+    ``draw_options`` are those of ``draw_dot``. Graphviz is stopped after ``timeout``
+    seconds (GraphvizTimeout; None: no limit). If no Graphviz can draw the format, the
+    DOT source is saved next to ``path`` (same name, ``.dot``) and GraphvizNotFound is
+    raised, saying where it is and how to install Graphviz.
     """
     path = Path(path)
     fmt = _format_of(path)
+    if "format" in draw_options:
+        raise ValueError(f"render takes the format from the extension of {str(path)!r}")
+    _check_timeout(timeout)
     source = draw_dot(root, **draw_options).source
-    _write_graph(source, fmt, path)
+    _write_graph(source, fmt, path, timeout)
     return path
 
 
-def _write_graph(source: str, fmt: str, path: Path) -> None:
-    """Write DOT ``source`` to ``path`` as ``fmt`` ("svg", "png", "pdf" or "dot").
-
-    The file appears complete or not at all (written aside, then renamed).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "dot":
-        _write_text(path, source)
-        return
-    dot = shutil.which("dot")
-    if dot is None:
-        saved = path.with_suffix(".dot")
-        _write_text(saved, source)
-        raise GraphvizNotFound(_missing_dot(path, saved, fmt, "was not written"), saved)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")
-    os.close(fd)
-    try:
-        try:
-            done = subprocess.run(
-                [dot, f"-T{fmt}", "-o", temporary],
-                input=source.encode("utf-8"),
-                capture_output=True,
-                check=False,
-            )
-        except OSError as error:  # found on PATH but not runnable
-            saved = path.with_suffix(".dot")
-            _write_text(saved, source)
-            raise GraphvizNotFound(
-                _missing_dot(path, saved, fmt, f"was not written ({error})"), saved
-            ) from None
-        message = done.stderr.decode("utf-8", errors="replace").strip()
-        if done.returncode < 0:  # killed by a signal: dot itself crashed
-            raise GraphvizError(
-                f"Graphviz's dot crashed ({_signal_name(-done.returncode)}) while laying out "
-                f"{path.name}; dense graphs (one Value used by many ops) can do this: "
-                "draw a smaller expression or save the .dot file and try another layout"
-            )
-        if done.returncode != 0:
-            first = message.splitlines()[0] if message else "no message"
-            raise GraphvizError(f"Graphviz's dot failed (exit {done.returncode}): {first}")
-        _publish(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    if message:
-        warnings.warn(f"Graphviz's dot: {message}", RuntimeWarning, stacklevel=3)
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-def _missing_dot(path: Path, saved: Path, fmt: str, consequence: str) -> str:
-    return _not_found_message(
-        f"{path} {consequence}; the DOT source was saved to {saved}",
-        f"run again, or run: dot -T{fmt} {saved} -o {path}",
-    )
-
-
-def _not_found_message(what_happened: str, then: str) -> str:
-    """The one-line explanation given when Graphviz's ``dot`` is missing."""
-    return (
-        f"Graphviz's `dot` program was not found on PATH, so {what_happened}. Install "
-        f"Graphviz (Debian/Ubuntu: apt-get install graphviz, macOS: brew install graphviz, "
-        f"others: https://graphviz.org/download/) and {then}"
-    )
+def _only_plain_dot(
+    renderer: str | None, formatter: str | None, neato_no_op: Any, engine: str | None
+) -> None:
+    """Refuse the graphviz package's options that only its own ``dot`` call handles."""
+    if renderer is not None or formatter is not None or neato_no_op is not None:
+        raise ValueError(
+            "renderer=, formatter= and neato_no_op= are not supported by draw_dot's "
+            "drawing; use graphviz.Source(drawing.source) for them"
+        )
+    if engine not in (None, "dot"):
+        raise ValueError(
+            f"draw_dot's drawing is laid out by dot only, got engine={engine!r}; "
+            "use graphviz.Source(drawing.source) for other engines"
+        )
 
 
 def _format_of(path: Path) -> str:
@@ -466,22 +556,3 @@ def _printable(text: str) -> str:
         ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
         for ch in text
     )
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        _publish(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-def _publish(temporary: str, path: Path) -> None:
-    """Move a finished temporary file into place, with the usual permissions."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    os.replace(temporary, path)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,9 +23,12 @@ from typing import Any
 from autodiff.core.engine import gradients
 from autodiff.core.value import Value
 from autodiff.readers.drawing import (
+    DEFAULT_TIMEOUT,
     GraphvizNotFound,
     _build,
     _check_options,
+    _check_timeout,
+    _find_program,
     _local_derivatives,
     _node_ids,
     _not_found_message,
@@ -54,6 +56,7 @@ def render_backward_steps(
     show_local: bool = True,
     max_nodes: int | None = DEFAULT_MAX_FRAME_NODES,
     groups: Mapping[str, Iterable[Value]] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Path:
     """Write ``step_000.svg`` (the forward pass) and one SVG per Value in backward order,
     plus ``index.html`` that steps through them; return the path of index.html.
@@ -63,11 +66,13 @@ def render_backward_steps(
     and zoom; it opens at a readable size and keeps the visited Value in view (see
     ``frames_page``). ``gradient`` seeds d(root)/d(root); ``groups`` are draw_dot's
     (labelled clusters). Old ``step_*.svg`` files in ``out_dir`` are replaced.
-    Needs Graphviz's ``dot``; without it the frames' DOT sources are saved in
-    ``out_dir`` and GraphvizNotFound is raised.
+    Needs Graphviz (``dot``, or graphviz-pure from pip); without it the frames' DOT
+    sources are saved in ``out_dir`` and GraphvizNotFound is raised. Each frame's
+    Graphviz run is stopped after ``timeout`` seconds (GraphvizTimeout; None: no limit).
     """
     order = _values(root, max_nodes)
     _check_options(rankdir, precision)
+    _check_timeout(timeout)
     steps = order[::-1]
     grads = dict(zip(order, gradients(root, order, gradient), strict=True))
     width = max(3, len(str(len(steps))))
@@ -88,7 +93,7 @@ def render_backward_steps(
         sources.append((f"step_{k:0{width}d}", graph.source))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if shutil.which("dot") is None:
+    if _find_program() is None:
         for name, source in sources:
             _write_text(out / f"{name}.dot", source)
         raise GraphvizNotFound(
@@ -106,7 +111,7 @@ def render_backward_steps(
     frames = []
     for k, (name, source) in enumerate(sources):
         path = out / f"{name}.svg"
-        _write_graph(source, "svg", path)
+        _write_graph(source, "svg", path, timeout)
         svg = path.read_bytes()
         # the view follows the Value visited; the forward pass's frame shows the output
         focus = (ids[steps[max(k - 1, 0)]], ids[steps[max(k - 1, 0)]] + "op")
