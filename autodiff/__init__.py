@@ -7,6 +7,9 @@ y.backward()
 x.grad  # dy/dx
 """
 
+from autodiff.compiler.compiled import compile
+from autodiff.compiler.guard import TraceError
+from autodiff.compiler.tape import Tape, trace
 from autodiff.core import floats, rules
 from autodiff.core.engine import backward, gradients, topological_order, zero_grad
 from autodiff.core.higher import grad, hessian, hvp
@@ -36,9 +39,12 @@ __all__ = [
     "GraphvizError",
     "GraphvizNotFound",
     "Rule",
+    "Tape",
+    "TraceError",
     "Value",
     "apply",
     "backward",
+    "compile",
     "detect_anomaly",
     "draw_dot",
     "enable_grad",
@@ -57,6 +63,7 @@ __all__ = [
     "render_backward_steps",
     "rules",
     "topological_order",
+    "trace",
     "zero_grad",
 ]
 

@@ -7,24 +7,25 @@ meant to be flipped from several threads at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
 class _State:
     """The flags every operation reads. Change them with the context managers below."""
 
-    __slots__ = ("recording", "anomaly", "plain")
+    __slots__ = ("recording", "anomaly", "plain", "tracer")
 
     def __init__(self) -> None:
         self.recording = True  # record each op's inputs so backward can reach them
         self.anomaly = False  # raise at the first op that makes nan or inf
-        self.plain = True  # recording and not anomaly: the one check on the hot path
+        self.plain = True  # recording, not anomaly, not tracing: the one check on the hot path
+        self.tracer: Callable[..., None] | None = None  # autodiff.compiler's hook while tracing
 
     def set(self, recording: bool, anomaly: bool) -> None:
         self.recording = recording
         self.anomaly = anomaly
-        self.plain = recording and not anomaly
+        self.plain = recording and not anomaly and self.tracer is None
 
 
 state = _State()

@@ -48,6 +48,8 @@ class Value:
         self._rule: rules.Rule | None = None
         self._x: Value | None = None
         self._y: Value | None = None
+        if not state.plain and state.tracer is not None:
+            state.tracer(self, None, None, None)  # a leaf made while tracing: a constant
 
     @property
     def _prev(self) -> tuple[Value, ...]:
@@ -184,7 +186,7 @@ def _node(rule: rules.Rule, data: float, x: Value, y: Value | None) -> Value:
 
 
 def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
-    """The slow path of recording an op: inside no_grad or detect_anomaly."""
+    """The slow path of recording an op: inside no_grad, detect_anomaly or a trace."""
     if state.recording:
         out._rule = rule
         out._x = x
@@ -193,6 +195,8 @@ def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
         out._rule = out._x = out._y = None
     if state.anomaly:
         _check_output(rule, x, y, out.data)
+    if state.tracer is not None:
+        state.tracer(out, rule, x, y)
 
 
 def _binary(rule: rules.Rule, a: Operand, b: Operand) -> Value:

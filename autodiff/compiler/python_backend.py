@@ -1,0 +1,197 @@
+"""The Python backend: a tape as straight-line Python source, compiled once.
+
+Forward: one line per op, ``v7 = v3 * v5``. Backward: the adjoint list,
+``g3 += v5 * g7``, last op first, only for slots a parameter's gradient flows
+through. Every float operation is the one the eager engine performs, in the same
+order (the same vocabulary functions on floats, the same ``dx * g`` products, the
+same accumulation order), so loss and gradients are bit-identical to
+``f(...).backward()``. (An intermediate gradient starts as its first term rather
+than ``0.0 + term``; that can only change the sign of a zero, which the parameters'
+gradients, which start at their current ``.grad``, do not see.)
+
+With ``batch``, the ops that depend on no input (a regulariser) run once, before a
+loop over the examples; their gradients are summed over the loop, then
+backpropagated once.
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+from autodiff.compiler import symbolic
+from autodiff.compiler.tape import Op, Tape, slot_names
+from autodiff.core import floats, rules
+
+# How each vocabulary function is written in Python: the one place to add a function.
+# A function not listed is called by name (floats.X, else rules.X): always exact.
+INLINE: dict[str, str] = {
+    "div": "({0} / {1} if {1} else _f_div({0}, {1}))",  # floats.div's own first branch
+    "relu": "(0.0 if {0} <= 0.0 else {0})",
+    "step": "(1.0 if {0} > 0.0 else ({0} if {0} != {0} else 0.0))",
+    "abs": "abs({0})",
+}
+
+
+def _float_function(name: str) -> Callable[..., Any]:
+    fn = getattr(floats, name, None)
+    if callable(fn):
+        return fn
+    return symbolic.VOCABULARY.get(name) or getattr(rules, name)
+
+
+def _call(fn: str, args: list[str]) -> str:
+    if fn in INLINE:
+        return INLINE[fn].format(*args)
+    return f"_f_{fn}({', '.join(args)})"
+
+
+class _Writer:
+    """Source lines of one replay function, and the objects it refers to by name."""
+
+    def __init__(self, tape: Tape) -> None:
+        self.tape = tape
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {"inf": floats.inf, "nan": floats.nan}
+        for name in symbolic.VOCABULARY:
+            self.namespace[f"_f_{name}"] = _float_function(name)
+        self.names: dict[int, str] = {}
+        for k, c in enumerate(tape.consts):
+            self.names[tape.first_const + k] = symbolic.number(c)
+
+    def v(self, slot: int) -> str:
+        return self.names.get(slot, f"v{slot}")
+
+    def emit(self, line: str, indent: int = 1) -> None:
+        self.lines.append("    " * indent + line)
+
+    def forward(self, op: Op, indent: int) -> None:
+        form = symbolic.forms(op.rule).forward
+        if form is None:
+            fn = f"_F{op.out}"
+            self.namespace[fn] = op.rule.forward
+            args = ", ".join(self.v(s) for s in op.inputs)
+            self.emit(f"v{op.out} = float({fn}({args}))", indent)
+        else:
+            self.emit(f"v{op.out} = {symbolic.render(form, self._names(op), _call)}", indent)
+
+    def backward(self, op: Op, needs: list[bool], started: set[int], indent: int) -> None:
+        """The adjoint lines of ``op``; ``started`` holds slots whose gradient exists."""
+        derivatives = symbolic.forms(op.rule).derivatives
+        g = f"g{op.out}"
+        if derivatives is None:
+            fn = f"_D{op.out}"
+            self.namespace[fn] = op.rule.derivatives
+            args = ", ".join(self.v(s) for s in (*op.inputs, op.out))
+            self.emit(f"_d = {fn}({args})", indent)
+            terms = [f"_d[{k}]" for k in range(len(op.inputs))]
+        else:
+            names = self._names(op)
+            terms = [symbolic.render(d, names, _call) for d in derivatives]
+        for k, slot in enumerate(op.inputs):
+            if not needs[slot]:
+                continue
+            term = terms[k]
+            if term == "1.0":
+                product = g
+            elif term == "-1.0":
+                product = f"-{g}"
+            else:
+                product = f"{_atom(term)} * {g}"
+            if slot in started:
+                if product == f"-{g}":
+                    self.emit(f"g{slot} -= {g}", indent)
+                else:
+                    self.emit(f"g{slot} += {product}", indent)
+            else:
+                self.emit(f"g{slot} = {product}", indent)
+                started.add(slot)
+
+    def _names(self, op: Op) -> dict[str, str]:
+        names = slot_names(op)
+        for key, slot in zip(("x0", "x1"), op.inputs, strict=False):
+            names[key] = self.v(slot)
+        return names
+
+
+def _atom(text: str) -> str:
+    """``text`` as one operand of ``*``: in parentheses unless it is a name or a call."""
+    return text if text.replace("_", "a").replace(".", "a").isalnum() else f"({text})"
+
+
+def _unpack(targets: list[str], source: str) -> str:
+    if len(targets) == 1:
+        return f"{targets[0]}, = {source}"
+    return f"{', '.join(targets)} = {source}"
+
+
+def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
+    """(source, namespace) of ``replay(X, P, seed)``.
+
+    Without batch, ``X`` is the flat list of inputs; with batch, a list of such lists,
+    one per example, and ``seed`` weighs each example's loss (1/n for a mean)."""
+    w = _Writer(tape)
+    needs = tape.needs_grad()
+    vary = tape.varying() if batch else [False] * tape.n_slots
+    params = list(range(tape.first_param, tape.first_const))
+    graded = [s for s in params if needs[s]]
+    w.lines.append("def replay(X, P, seed):")
+    if params:
+        w.emit(_unpack([f"v{s}" for s in params], "[p.data for p in P]"))
+    if tape.n_inputs and not batch:
+        w.emit(_unpack([f"v{i}" for i in range(tape.n_inputs)], "X"))
+    fixed = [op for op in tape.ops if not vary[op.out]]
+    per_example = [op for op in tape.ops if vary[op.out]]
+    for op in fixed:
+        w.forward(op, 1)
+    started: set[int] = set()
+    if graded:
+        w.emit(_unpack([f"g{s}" for s in params], "[p.grad for p in P]"))
+        started.update(graded)
+    out = tape.output
+    if batch:
+        # gradients of fixed slots are sums over the examples
+        feeds = {s for op in per_example for s in op.inputs if not vary[s] and needs[s]}
+        if needs[out] and not vary[out]:
+            feeds.add(out)
+        for s in sorted(feeds - started):
+            w.emit(f"g{s} = 0.0")
+            started.add(s)
+        w.emit("total = 0.0")
+        if tape.n_inputs:
+            w.emit(f"for {_unpack([f'v{i}' for i in range(tape.n_inputs)], '_x')[:-5]} in X:")
+        else:
+            w.emit("for _x in X:")
+        for op in per_example:
+            w.forward(op, 2)
+        w.emit(f"total += {w.v(out)}", 2)
+        if needs[out]:
+            w.emit(f"g{out} = seed" if vary[out] else f"g{out} += seed", 2)
+        inner = set(started)
+        for op in reversed(per_example):
+            if needs[op.out]:
+                w.backward(op, needs, inner, 2)
+    elif needs[out]:
+        w.emit(f"g{out} += seed" if out in started else f"g{out} = seed")
+        started.add(out)
+    for op in reversed(fixed):
+        if needs[op.out]:
+            w.backward(op, needs, started, 1)
+    for s in graded:
+        w.emit(f"P[{s - tape.first_param}].grad = g{s}")
+    w.emit("return total" if batch else f"return {w.v(out)}")
+    return "\n".join(w.lines) + "\n", w.namespace
+
+
+_count = [0]
+
+
+def build(tape: Tape, batch: bool) -> tuple[Callable[..., float], str]:
+    """The compiled replay function and its source."""
+    source, namespace = generate(tape, batch)
+    _count[0] += 1
+    filename = f"<autodiff compiled step {_count[0]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["replay"], source
