@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autodiff.compiler import symbolic
-from autodiff.compiler.tape import Op, Tape, slot_names
+from autodiff.compiler.tape import Op, Tape
 from autodiff.core import floats, rules
 
 # How each vocabulary function is written in Python: the one place to add a function.
@@ -42,26 +42,87 @@ def _float_function(name: str) -> Callable[..., Any]:
 
 
 def _call(fn: str, args: list[str]) -> str:
-    if fn in INLINE:
-        return INLINE[fn].format(*args)
+    if fn == "div" and _nonzero_number(args[1]):
+        return f"({args[0]} / {args[1]})"  # floats.div's own first branch
+    template = INLINE.get(fn)
+    if template is not None and all(_atom(a) == a for a in args):
+        return template.format(*args)
+    # an expression used twice by a template would be computed twice: call instead
     return f"_f_{fn}({', '.join(args)})"
 
 
-class _Writer:
-    """Source lines of one replay function, and the objects it refers to by name."""
+def _nonzero_number(text: str) -> bool:
+    try:
+        return float(text) != 0.0
+    except ValueError:
+        return False
 
-    def __init__(self, tape: Tape) -> None:
+
+_MAX_INLINE = 24  # ops folded into one expression (deeper nesting slows Python's compiler)
+
+
+class _Writer:
+    """Source lines of one replay function, and the objects it refers to by name.
+
+    Two shortcuts keep the source short (Python compiles a 65k-op step in about a
+    second per 100k lines) without changing a single float operation:
+    a value used once and never by the backward pass is written into its user's
+    expression (``v9 = v1 * v2 + v3 * v4``), and a gradient that is a copy of
+    another (the inputs of ``+``) is that other variable, not a new line."""
+
+    def __init__(self, tape: Tape, vary: list[bool], needs: list[bool]) -> None:
         self.tape = tape
+        self.vary = vary
+        self.needs = needs
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"inf": floats.inf, "nan": floats.nan}
         for name in symbolic.VOCABULARY:
             self.namespace[f"_f_{name}"] = _float_function(name)
-        self.names: dict[int, str] = {}
+        self.names: dict[int, Any] = {}  # slot -> text, or (text, precedence) if inlined
         for k, c in enumerate(tape.consts):
             self.names[tape.first_const + k] = symbolic.number(c)
+        self.size: dict[int, int] = {}  # ops folded into an inlined slot's text
+        self.alias: dict[int, str] = {}  # gradient slot -> the variable that holds it
+        self.foldable = self._foldable()
 
-    def v(self, slot: int) -> str:
+    def _foldable(self) -> list[bool]:
+        """Slots used by exactly one op (of the same section) and never by the backward pass."""
+        tape, needs, vary = self.tape, self.needs, self.vary
+        uses = [0] * tape.n_slots
+        user_varies = [False] * tape.n_slots
+        kept = [False] * tape.n_slots
+        kept[tape.output] = True
+        for op in tape.ops:
+            for s in op.inputs:
+                uses[s] += 1
+                user_varies[s] = vary[op.out]
+            forms = symbolic.forms(op.rule)
+            if forms.forward is None:
+                kept[op.out] = True
+            if not needs[op.out]:
+                continue
+            names = {f"x{k}": s for k, s in enumerate(op.inputs)}
+            names["out"] = op.out
+            for k, s in enumerate(op.inputs):
+                if not needs[s]:
+                    continue
+                if forms.derivatives is None:
+                    for t in (*op.inputs, op.out):
+                        kept[t] = True
+                else:
+                    for name in symbolic.placeholders(forms.derivatives[k]):
+                        kept[names[name]] = True
+        first_op = tape.first_const + len(tape.consts)
+        return [
+            i >= first_op and uses[i] == 1 and not kept[i] and user_varies[i] == vary[i]
+            for i in range(tape.n_slots)
+        ]
+
+    def v(self, slot: int) -> Any:
         return self.names.get(slot, f"v{slot}")
+
+    def g(self, slot: int) -> str:
+        return self.alias.get(slot, f"g{slot}")
 
     def emit(self, line: str, indent: int = 1) -> None:
         self.lines.append("    " * indent + line)
@@ -71,47 +132,55 @@ class _Writer:
         if form is None:
             fn = f"_F{op.out}"
             self.namespace[fn] = op.rule.forward
-            args = ", ".join(self.v(s) for s in op.inputs)
+            args = ", ".join(self._text(s) for s in op.inputs)
             self.emit(f"v{op.out} = float({fn}({args}))", indent)
+            return
+        text, prec = symbolic.render_with_precedence(form, self._names(op), _call)
+        size = 1 + sum(self.size.get(s, 0) for s in op.inputs)
+        if self.foldable[op.out] and size < _MAX_INLINE:
+            self.names[op.out] = (text, prec)
+            self.size[op.out] = size
         else:
-            self.emit(f"v{op.out} = {symbolic.render(form, self._names(op), _call)}", indent)
+            self.emit(f"v{op.out} = {text}", indent)
 
-    def backward(self, op: Op, needs: list[bool], started: set[int], indent: int) -> None:
+    def backward(self, op: Op, started: set[int], indent: int) -> None:
         """The adjoint lines of ``op``; ``started`` holds slots whose gradient exists."""
         derivatives = symbolic.forms(op.rule).derivatives
-        g = f"g{op.out}"
+        g = self.g(op.out)
         if derivatives is None:
             fn = f"_D{op.out}"
             self.namespace[fn] = op.rule.derivatives
-            args = ", ".join(self.v(s) for s in (*op.inputs, op.out))
+            args = ", ".join(self._text(s) for s in (*op.inputs, op.out))
             self.emit(f"_d = {fn}({args})", indent)
             terms = [f"_d[{k}]" for k in range(len(op.inputs))]
         else:
             names = self._names(op)
             terms = [symbolic.render(d, names, _call) for d in derivatives]
         for k, slot in enumerate(op.inputs):
-            if not needs[slot]:
+            if not self.needs[slot]:
                 continue
             term = terms[k]
-            if term == "1.0":
-                product = g
-            elif term == "-1.0":
-                product = f"-{g}"
-            else:
-                product = f"{_atom(term)} * {g}"
-            if slot in started:
-                if product == f"-{g}":
-                    self.emit(f"g{slot} -= {g}", indent)
-                else:
-                    self.emit(f"g{slot} += {product}", indent)
-            else:
-                self.emit(f"g{slot} = {product}", indent)
+            product = g if term == "1.0" else f"-{g}" if term == "-1.0" else f"{_atom(term)} * {g}"
+            if slot in self.alias:  # a copy so far: now a sum of its own
+                self.emit(f"g{slot} = {self.alias.pop(slot)} + {product}", indent)
+            elif slot not in started:
                 started.add(slot)
+                if product == g:
+                    self.alias[slot] = g
+                else:
+                    self.emit(f"g{slot} = {product}", indent)
+            elif product == f"-{g}":
+                self.emit(f"g{slot} -= {g}", indent)
+            else:
+                self.emit(f"g{slot} += {product}", indent)
 
-    def _names(self, op: Op) -> dict[str, str]:
-        names = slot_names(op)
-        for key, slot in zip(("x0", "x1"), op.inputs, strict=False):
-            names[key] = self.v(slot)
+    def _text(self, slot: int) -> str:
+        name = self.v(slot)
+        return name[0] if isinstance(name, tuple) else name
+
+    def _names(self, op: Op) -> dict[str, Any]:
+        names: dict[str, Any] = {f"x{k}": self.v(s) for k, s in enumerate(op.inputs)}
+        names["out"] = self.v(op.out)
         return names
 
 
@@ -131,9 +200,9 @@ def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
 
     Without batch, ``X`` is the flat list of inputs; with batch, a list of such lists,
     one per example, and ``seed`` weighs each example's loss (1/n for a mean)."""
-    w = _Writer(tape)
     needs = tape.needs_grad()
     vary = tape.varying() if batch else [False] * tape.n_slots
+    w = _Writer(tape, vary, needs)
     params = list(range(tape.first_param, tape.first_const))
     graded = [s for s in params if needs[s]]
     w.lines.append("def replay(X, P, seed):")
@@ -165,22 +234,23 @@ def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
             w.emit("for _x in X:")
         for op in per_example:
             w.forward(op, 2)
-        w.emit(f"total += {w.v(out)}", 2)
+        w.emit(f"total += {w._text(out)}", 2)
         if needs[out]:
             w.emit(f"g{out} = seed" if vary[out] else f"g{out} += seed", 2)
         inner = set(started)
         for op in reversed(per_example):
             if needs[op.out]:
-                w.backward(op, needs, inner, 2)
+                w.backward(op, inner, 2)
+        w.alias.clear()  # copies made inside the loop end with it
     elif needs[out]:
         w.emit(f"g{out} += seed" if out in started else f"g{out} = seed")
         started.add(out)
     for op in reversed(fixed):
         if needs[op.out]:
-            w.backward(op, needs, started, 1)
+            w.backward(op, started, 1)
     for s in graded:
         w.emit(f"P[{s - tape.first_param}].grad = g{s}")
-    w.emit("return total" if batch else f"return {w.v(out)}")
+    w.emit("return total" if batch else f"return {w._text(out)}")
     return "\n".join(w.lines) + "\n", w.namespace
 
 

@@ -261,23 +261,32 @@ _INFIX = {"add": ("+", 1), "sub": ("-", 1), "mul": ("*", 2)}
 
 
 def render(
-    expr: Sym, names: dict[str, str], calls: Callable[[str, list[str]], str] | None = None
+    expr: Sym, names: dict[str, Any], calls: Callable[[str, list[str]], str] | None = None
 ) -> str:
     """Text of ``expr`` (``v3 * g7``, ``1.0 - v5 * v5``, ``div(1.0, v2)``), with each
     placeholder replaced by ``names`` and each call written by ``calls(fn, args)``.
 
-    Parentheses keep the tree's grouping exactly (float arithmetic is not associative)."""
-    return _render(expr, names, calls or _plain_call)[0]
+    Parentheses keep the tree's grouping exactly (float arithmetic is not associative).
+    A name may be a pair (text, precedence): an expression put in place of a placeholder."""
+    return render_with_precedence(expr, names, calls)[0]
+
+
+def render_with_precedence(
+    expr: Sym, names: dict[str, Any], calls: Callable[[str, list[str]], str] | None = None
+) -> tuple[str, int]:
+    """render(), and the precedence of the text's outermost operation."""
+    return _render(expr, names, calls or _plain_call)
 
 
 def _plain_call(fn: str, args: list[str]) -> str:
     return f"{fn}({', '.join(args)})"
 
 
-def _render(expr: Sym, names: dict[str, str], calls: Any) -> tuple[str, int]:
+def _render(expr: Sym, names: dict[str, Any], calls: Any) -> tuple[str, int]:
     """(text, precedence): 1 for + -, 2 for *, 3 for unary minus, 4 for atoms and calls."""
     if expr.fn == "arg":
-        return names.get(expr.args[0], expr.args[0]), 4
+        name = names.get(expr.args[0], expr.args[0])
+        return name if isinstance(name, tuple) else (name, 4)  # (text, precedence) is kept
     if expr.fn == "const":
         text = number(expr.args[0])
         return (text, 4) if not text.startswith("-") else (text, 3)
@@ -291,7 +300,7 @@ def _render(expr: Sym, names: dict[str, str], calls: Any) -> tuple[str, int]:
     if expr.fn == "neg":
         inner, ip = parts[0]
         return (f"-{inner}" if ip >= 3 else f"-({inner})"), 3
-    return calls(expr.fn, [text for text, _ in parts]), 4
+    return calls(expr.fn, [text if prec == 4 else f"({text})" for text, prec in parts]), 4
 
 
 def number(x: float) -> str:
@@ -301,3 +310,12 @@ def number(x: float) -> str:
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return repr(x)
+
+
+def placeholders(expr: Sym) -> set[str]:
+    """The placeholder names (x0, x1, out) that ``expr`` reads."""
+    if expr.fn == "arg":
+        return {expr.args[0]}
+    if expr.fn == "const":
+        return set()
+    return set().union(*(placeholders(a) for a in expr.args))
