@@ -154,14 +154,17 @@ def test_random_graphs_over_every_op_match_eager_bit_for_bit(program, xs):
         (lambda x: (x - x) / (x - x), 1.0),  # 0 / 0 = nan
     ],
 )
-def test_ieee_edge_cases_match_eager(f, x):
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_ieee_edge_cases_match_eager(f, x, backend):
+    if backend == "numpy":
+        pytest.importorskip("numpy")
     w = Value(1.0)
 
     def g(v):
         return f(v * w)
 
     expected = _eager(g, [w], x)
-    got = _compiled(autodiff.compile(g), [w], x)
+    got = _compiled(autodiff.compile(g, backend=backend), [w], x)
     assert _same(got[0], expected[0]) and _same(got[1][0], expected[1][0])
 
 
@@ -313,3 +316,58 @@ def test_numbers_made_inside_f_are_constants_not_parameters():
     tape = autodiff.trace(lambda x: w * x + 3.0 * Value(4.0), 1.0)
     assert tape.params == [w]
     assert sorted(tape.consts) == [3.0, 4.0]
+
+
+np = pytest.importorskip("numpy")
+
+
+def _close(got, expected, rel=1e-12):
+    """Within rel of the largest gradient's magnitude (numpy reorders sums)."""
+    scale = max([abs(g) for g in expected if math.isfinite(g)] + [1e-300])
+    return all(_same(a, b) or abs(a - b) <= rel * scale for a, b in zip(got, expected, strict=True))
+
+
+@pytest.mark.parametrize("mode", ["mean", "sum"])
+def test_numpy_backend_matches_the_python_backend_on_the_moons_batch(mode):
+    model, _, X, y = _moons()
+    params = model.parameters()
+
+    def per_example(x, t):
+        return (1 - t * model(x)).relu() + 1e-4 * sum((p * p for p in params), Value(0.0))
+
+    expected = _compiled(autodiff.compile(per_example, batch=mode), params, X, y)
+    got = _compiled(autodiff.compile(per_example, batch=mode, backend="numpy"), params, X, y)
+    assert got[0] == pytest.approx(expected[0], rel=1e-12)
+    assert _close(got[1], expected[1])
+
+
+@pytest.mark.parametrize("rule", _every_rule(), ids=lambda r: r.name)
+def test_every_rule_runs_in_the_numpy_backend_like_eager(rule):
+    rng = random.Random(rule.name)
+    xs = [rng.uniform(-3, 3) for _ in range(20)] + [0.0, -0.0, 1.0, -1.0, 2.0]
+    ys = [rng.uniform(-3, 3) for _ in xs]
+    w = Value(1.0)
+
+    def f(a, b):
+        return rule(a * w, b * w) if rule.arity == 2 else rule(a * w)
+
+    for x, y in zip(xs, ys, strict=True):
+        expected = _eager(f, [w], x, y)
+        got = _compiled(autodiff.compile(f, backend="numpy"), [w], x, y)
+        assert _same(got[0], expected[0]) or abs(got[0] - expected[0]) <= 1e-12 * abs(expected[0])
+        assert _close(got[1], expected[1]), (x, y)
+
+
+def test_numpy_backend_refuses_a_rule_it_cannot_run_by_name():
+    clip = Rule("clip", lambda x: min(max(x, -1.0), 1.0), lambda x, out: (float(-1 < x < 1),))
+    w = Value(1.0)
+    with pytest.raises(TraceError, match="'clip'.*backend=\"python\""):
+        autodiff.compile(lambda x: clip(w * x), backend="numpy")(0.5)
+
+
+def test_numpy_backend_rejects_examples_of_another_shape():
+    w = Value(1.0)
+    step = autodiff.compile(lambda x: w * x[0] * x[1], batch="mean", backend="numpy")
+    step([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(TraceError, match="different structure"):
+        step([[1.0, 2.0, 3.0]])

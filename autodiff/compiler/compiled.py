@@ -62,7 +62,7 @@ class Compiled:
             self._build(trace(self.f, *args, params=self.params))
         assert self.tape is not None and self._replay is not None
         if self.backend == "numpy":
-            return self._replay([args], self.tape.params, 1.0)
+            return self._replay([[a] for a in args], self.tape.params, 1.0)
         flat = check(self.tape.structure, list(args), "compiled call's arguments")
         return self._replay(flat, self.tape.params, 1.0)
 

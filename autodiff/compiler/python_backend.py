@@ -70,8 +70,17 @@ class _Writer:
     expression (``v9 = v1 * v2 + v3 * v4``), and a gradient that is a copy of
     another (the inputs of ``+``) is that other variable, not a new line."""
 
-    def __init__(self, tape: Tape, vary: list[bool], needs: list[bool]) -> None:
+    def __init__(
+        self,
+        tape: Tape,
+        vary: list[bool],
+        needs: list[bool],
+        vector_call: Callable[[Op, str, list[str]], str] | None = None,
+    ) -> None:
         self.tape = tape
+        # vector_call: how the numpy backend writes a call in an op over the batch
+        self.vector = vary if vector_call is not None else [False] * tape.n_slots
+        self.vector_call = vector_call
         self.vary = vary
         self.needs = needs
         self.lines: list[str] = []
@@ -127,15 +136,24 @@ class _Writer:
     def emit(self, line: str, indent: int = 1) -> None:
         self.lines.append("    " * indent + line)
 
+    def calls(self, op: Op) -> Callable[[str, list[str]], str]:
+        if self.vector[op.out]:
+            vector_call = self.vector_call
+            assert vector_call is not None
+            return lambda fn, args: vector_call(op, fn, args)
+        return _call
+
     def forward(self, op: Op, indent: int) -> None:
         form = symbolic.forms(op.rule).forward
+        if form is None and self.vector[op.out]:
+            self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
         if form is None:
             fn = f"_F{op.out}"
             self.namespace[fn] = op.rule.forward
             args = ", ".join(self._text(s) for s in op.inputs)
             self.emit(f"v{op.out} = float({fn}({args}))", indent)
             return
-        text, prec = symbolic.render_with_precedence(form, self._names(op), _call)
+        text, prec = symbolic.render_with_precedence(form, self._names(op), self.calls(op))
         size = 1 + sum(self.size.get(s, 0) for s in op.inputs)
         if self.foldable[op.out] and size < _MAX_INLINE:
             self.names[op.out] = (text, prec)
@@ -147,6 +165,8 @@ class _Writer:
         """The adjoint lines of ``op``; ``started`` holds slots whose gradient exists."""
         derivatives = symbolic.forms(op.rule).derivatives
         g = self.g(op.out)
+        if derivatives is None and self.vector[op.out]:
+            self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
         if derivatives is None:
             fn = f"_D{op.out}"
             self.namespace[fn] = op.rule.derivatives
@@ -155,12 +175,19 @@ class _Writer:
             terms = [f"_d[{k}]" for k in range(len(op.inputs))]
         else:
             names = self._names(op)
-            terms = [symbolic.render(d, names, _call) for d in derivatives]
+            terms = [symbolic.render(d, names, self.calls(op)) for d in derivatives]
         for k, slot in enumerate(op.inputs):
             if not self.needs[slot]:
                 continue
             term = terms[k]
             product = g if term == "1.0" else f"-{g}" if term == "-1.0" else f"{_atom(term)} * {g}"
+            if self.vector[op.out] and not self.vector[slot]:
+                # an array over the batch flows into a per-call value: sum over the batch
+                product = f"_sum({product})"
+            if self.vector[slot] and slot in started and slot not in self.alias:
+                # arrays are shared by aliases: never update one in place
+                self.emit(f"g{slot} = g{slot} + {product}", indent)
+                continue
             if slot in self.alias:  # a copy so far: now a sum of its own
                 self.emit(f"g{slot} = {self.alias.pop(slot)} + {product}", indent)
             elif slot not in started:

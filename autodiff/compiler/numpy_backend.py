@@ -1,0 +1,191 @@
+"""The numpy backend: one per-example tape replayed over a whole batch at once.
+
+Every slot that depends on an input becomes an array with one entry per example;
+slots that do not (parameters, a regulariser) stay Python floats, computed once per
+call by the Python backend's code. The generated code is the Python backend's,
+with each vocabulary function written as its numpy counterpart below (the
+branching ones as ``where`` selections) and each gradient that flows from the
+batch into a per-call value summed over the batch:
+``d/dw sum_i f(x_i, w) = sum_i (df/dw)_i``.
+
+Results agree with the eager engine up to rounding: sums run in another order
+and numpy's ``exp``/``log``/``tanh``/``power`` may differ from ``math``'s in the
+last bit. A rule numpy cannot run (a custom Rule whose lambdas cannot be read
+symbolically, or a vocabulary function missing below) raises
+``NumpyUnsupported`` naming it; use ``backend="python"`` for it.
+
+Needs the optional extra ``fast`` (``pip install -e ".[fast]"``).
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+try:
+    import numpy as np
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        'backend="numpy" needs numpy: pip install -e ".[fast]" (or use backend="python")'
+    ) from exc
+
+from autodiff.compiler import python_backend, symbolic
+from autodiff.compiler.guard import TraceError
+from autodiff.compiler.structure import Structure
+from autodiff.compiler.tape import Op, Tape
+
+
+class NumpyUnsupported(TraceError):
+    """The tape uses an op the numpy backend cannot run."""
+
+
+def _sigmoid(x: Any) -> Any:
+    e = np.exp(-np.abs(x))  # never overflows: the two stable forms of floats.sigmoid
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _xlogy(x: Any, y: Any) -> Any:
+    return np.where(x == 0.0, 0.0, x * np.log(y))
+
+
+# The vocabulary in numpy, the one place to add a function (IEEE results, no warnings:
+# replays run under np.errstate(all="ignore")).
+NUMPY: dict[str, Callable[..., Any]] = {
+    "div": np.divide,
+    "power": np.power,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tanh": np.tanh,
+    "abs": np.abs,
+    "sign": np.sign,
+    "sigmoid": _sigmoid,
+    "relu": lambda x: np.where(x <= 0.0, 0.0, x),
+    "step": lambda x: np.where(x > 0.0, 1.0, np.where(np.isnan(x), x, 0.0)),
+    "xlogy": _xlogy,
+    "times": lambda k, x: np.where((k == 0.0) & np.isinf(x), 0.0, k * x),
+    "exponent_slope": lambda a, b, out: np.where((a == 0.0) & (b >= 0.0), 0.0, _xlogy(out, a)),
+}
+
+
+def _vector_call(op: Op, fn: str, args: list[str]) -> str:
+    forms = symbolic.forms(op.rule)
+    if forms.forward is None or forms.derivatives is None:
+        raise NumpyUnsupported(
+            f"op {op.rule.name!r} cannot run in the numpy backend ({forms.why}); "
+            'use backend="python"'
+        )
+    if fn not in NUMPY:
+        raise NumpyUnsupported(
+            f"op {op.rule.name!r} uses {fn!r}, which the numpy backend does not know "
+            '(add it to autodiff.compiler.numpy_backend.NUMPY); use backend="python"'
+        )
+    return f"_n_{fn}({', '.join(args)})"
+
+
+def _shape(structure: Structure, where: str) -> tuple[int, ...]:
+    """The array shape of one example's argument (its nested lists must be regular)."""
+    if structure is None:
+        return ()
+    shapes = {_shape(c, where) for c in structure}
+    if len(shapes) != 1:
+        raise NumpyUnsupported(f"{where} is ragged; the numpy backend needs regular lists")
+    return (len(structure), *shapes.pop())
+
+
+class _Inputs:
+    """Arguments (each a list of examples) as one array per input slot."""
+
+    def __init__(self, structure: Structure) -> None:
+        self.shapes = [_shape(s, f"argument {i}") for i, s in enumerate(structure)]
+
+    def __call__(self, args: Any) -> list[Any]:
+        if len(args) != len(self.shapes):
+            raise TraceError(f"expected {len(self.shapes)} arguments, got {len(args)}")
+        columns: list[Any] = []
+        for i, (a, shape) in enumerate(zip(args, self.shapes, strict=True)):
+            try:
+                arr = np.asarray(a, dtype=float)
+            except (ValueError, TypeError):
+                raise TraceError(
+                    f"argument {i} has a different structure than the traced call "
+                    "(or is not numbers)"
+                ) from None
+            if arr.shape[1:] != shape:
+                raise TraceError(
+                    f"argument {i} has a different structure than the traced call: each "
+                    f"example should have shape {shape}, got {arr.shape[1:]}"
+                )
+            columns.extend(arr.reshape(len(arr), -1).T)
+        return columns
+
+
+def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
+    """(source, namespace) of ``replay(A, P, seed)`` over a batch; returns the sum."""
+    needs = tape.needs_grad()
+    vary = tape.varying()
+    w = python_backend._Writer(tape, vary, needs, vector_call=_vector_call)
+    w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()})
+    w.namespace["_sum"] = lambda a: float(np.add.reduce(a))
+    w.namespace["_inputs"] = _Inputs(tape.structure)
+    w.namespace["_full"] = np.full
+    params = list(range(tape.first_param, tape.first_const))
+    graded = [s for s in params if needs[s]]
+    out = tape.output
+    w.lines.append("def replay(A, P, seed):")
+    if tape.n_inputs:
+        w.emit(python_backend._unpack([f"v{i}" for i in range(tape.n_inputs)], "_inputs(A)"))
+    w.emit("n = len(A[0])")
+    if params:
+        w.emit(python_backend._unpack([f"v{s}" for s in params], "[p.data for p in P]"))
+    fixed = [op for op in tape.ops if not vary[op.out]]
+    batched = [op for op in tape.ops if vary[op.out]]
+    for op in fixed + batched:
+        w.forward(op, 1)
+    started: set[int] = set()
+    if graded:
+        w.emit(python_backend._unpack([f"g{s}" for s in params], "[p.grad for p in P]"))
+        started.update(graded)
+    feeds = {s for op in batched for s in op.inputs if not vary[s] and needs[s]}
+    for s in sorted(feeds - started):
+        w.emit(f"g{s} = 0.0")
+        started.add(s)
+    if vary[out]:
+        w.emit(f"total = _sum({w._text(out)})")
+        if needs[out]:
+            w.emit(f"g{out} = _full(n, seed)")
+            started.add(out)
+    else:
+        w.emit(f"total = n * {w._text(out)}")
+        if needs[out]:
+            w.emit(f"g{out} {'+=' if out in started else '='} n * seed")
+            started.add(out)
+    for op in reversed(fixed + batched):
+        if needs[op.out]:
+            w.backward(op, started, 1)
+    for s in graded:
+        w.emit(f"P[{s - tape.first_param}].grad = g{s}")
+    w.emit("return total")
+    return "\n".join(w.lines) + "\n", w.namespace
+
+
+_count = [0]
+
+
+def build(tape: Tape) -> tuple[Callable[..., float], str]:
+    """The compiled replay over a batch (run without floating-point warnings) and its source."""
+    source, namespace = generate(tape)
+    _count[0] += 1
+    filename = f"<autodiff numpy step {_count[0]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    replay = namespace["replay"]
+
+    def run(args: Any, params: list[Any], seed: float) -> float:
+        with np.errstate(all="ignore"):
+            return replay(args, params, seed)
+
+    return run, source
