@@ -8,6 +8,7 @@ x.grad  # dy/dx
 """
 
 from autodiff.compiler.compiled import compile
+from autodiff.compiler.forward_mode import jvp
 from autodiff.compiler.guard import TraceError
 from autodiff.compiler.tape import Tape, trace
 from autodiff.core import floats, rules
@@ -56,6 +57,7 @@ __all__ = [
     "gradients",
     "hessian",
     "hvp",
+    "jvp",
     "no_grad",
     "numeric_gradient",
     "parse_expression",
