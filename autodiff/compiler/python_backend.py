@@ -43,7 +43,7 @@ def _float_function(name: str) -> Callable[..., Any]:
 
 def _call(fn: str, args: list[str]) -> str:
     if fn == "div" and _nonzero_number(args[1]):
-        return f"({args[0]} / {args[1]})"  # floats.div's own first branch
+        return f"({_atom(args[0])} / {args[1]})"  # floats.div's own first branch
     template = INLINE.get(fn)
     if template is not None and all(_atom(a) == a for a in args):
         return template.format(*args)
@@ -175,12 +175,12 @@ class _Writer:
             terms = [f"_d[{k}]" for k in range(len(op.inputs))]
         else:
             names = self._names(op)
-            terms = [symbolic.render(d, names, self.calls(op)) for d in derivatives]
+            terms = [_factor(d, names, self.calls(op)) for d in derivatives]
         for k, slot in enumerate(op.inputs):
             if not self.needs[slot]:
                 continue
             term = terms[k]
-            product = g if term == "1.0" else f"-{g}" if term == "-1.0" else f"{_atom(term)} * {g}"
+            product = g if term == "1.0" else f"-{g}" if term == "-1.0" else f"{term} * {g}"
             if self.vector[op.out] and not self.vector[slot]:
                 # an array over the batch flows into a per-call value: sum over the batch
                 product = f"_sum({product})"
@@ -209,6 +209,12 @@ class _Writer:
         names: dict[str, Any] = {f"x{k}": self.v(s) for k, s in enumerate(op.inputs)}
         names["out"] = self.v(op.out)
         return names
+
+
+def _factor(d: symbolic.Sym, names: dict[str, Any], calls: Any) -> str:
+    """A local derivative as the left operand of ``* g``: in parentheses if it is a sum."""
+    text, prec = symbolic.render_with_precedence(d, names, calls)
+    return text if prec >= 2 else f"({text})"
 
 
 def _atom(text: str) -> str:

@@ -300,7 +300,7 @@ def _render(expr: Sym, names: dict[str, Any], calls: Any) -> tuple[str, int]:
     if expr.fn == "neg":
         inner, ip = parts[0]
         return (f"-{inner}" if ip >= 3 else f"-({inner})"), 3
-    return calls(expr.fn, [text if prec == 4 else f"({text})" for text, prec in parts]), 4
+    return calls(expr.fn, [text for text, _ in parts]), 4
 
 
 def number(x: float) -> str:

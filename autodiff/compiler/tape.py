@@ -177,11 +177,11 @@ def adjoint_terms(op: Op) -> list[str]:
         args = ", ".join(f"v{s}" for s in (*op.inputs, op.out))
         return [f"d{op.rule.name}[{k}]({args})" for k in range(len(op.inputs))]
     names = slot_names(op)
-    return [symbolic.render(d, names) if not _is_const(d) else repr(d.args[0]) for d in derivatives]
-
-
-def _is_const(d: symbolic.Sym) -> bool:
-    return d.fn == "const"
+    terms = []
+    for d in derivatives:
+        text, prec = symbolic.render_with_precedence(d, names)
+        terms.append(text if prec >= 2 else f"({text})")  # a sum is put in parentheses
+    return terms
 
 
 def accumulate(op: Op, k: int, derivative: str, prefix: str) -> str:
@@ -191,8 +191,6 @@ def accumulate(op: Op, k: int, derivative: str, prefix: str) -> str:
         return f"{target} += {source}"
     if derivative == "-1.0":
         return f"{target} -= {source}"
-    if any(c in derivative for c in " +-") and not derivative.startswith("("):
-        derivative = f"({derivative})"
     return f"{target} += {derivative} * {source}"
 
 
@@ -237,6 +235,16 @@ def trace(f: Callable[..., Any], *example_args: Any, params: Sequence[Value] | N
     if not isinstance(result, Value):
         raise TraceError(f"the traced function must return a Value, got {type(result).__name__}")
     return _record(result, structure, inputs, made, params)
+
+
+def tape_of(root: Value, params: Sequence[Value] | None = None) -> Tape:
+    """The Tape of a graph already built (no inputs; its leaves are ``params`` or constants).
+
+    Nothing is replayed from user code here, so no guard is needed: the tape is the
+    graph, flattened. ``params=None`` makes every leaf a parameter."""
+    if not isinstance(root, Value):
+        raise TypeError(f"tape_of() expected a Value, got {type(root).__name__}")
+    return _record(root, (), [], {}, params)
 
 
 def _where() -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autodiff.core.value import Value
+from autodiff.frontend import trace_command
 from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_bindings
 from autodiff.readers.drawing import RANKDIRS, GraphTooLarge, GraphvizError, render
 from autodiff.readers.frames import render_backward_steps
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grad(sub)
     _add_graph(sub)
     _add_train(sub)
+    trace_command.add_parser(sub)
     return parser
 
 
