@@ -336,9 +336,12 @@ def test_numpy_backend_matches_the_python_backend_on_the_moons_batch(mode):
         return (1 - t * model(x)).relu() + 1e-4 * sum((p * p for p in params), Value(0.0))
 
     expected = _compiled(autodiff.compile(per_example, batch=mode), params, X, y)
-    got = _compiled(autodiff.compile(per_example, batch=mode, backend="numpy"), params, X, y)
+    step = autodiff.compile(per_example, batch=mode, backend="numpy")
+    got = _compiled(step, params, X, y)
     assert got[0] == pytest.approx(expected[0], rel=1e-12)
     assert _close(got[1], expected[1])
+    # per layer: X W^T forward, G^T X back; G W for the two layers whose inputs need it
+    assert step.source.count(" @ ") == 3 + 3 + 2
 
 
 @pytest.mark.parametrize("rule", _every_rule(), ids=lambda r: r.name)

@@ -6,7 +6,8 @@ call by the Python backend's code. The generated code is the Python backend's,
 with each vocabulary function written as its numpy counterpart below (the
 branching ones as ``where`` selections) and each gradient that flows from the
 batch into a per-call value summed over the batch:
-``d/dw sum_i f(x_i, w) = sum_i (df/dw)_i``.
+``d/dw sum_i f(x_i, w) = sum_i (df/dw)_i``. Neurons that sum ``w * x`` over the
+same x's become one matrix product per layer (``autodiff.compiler.fusion``).
 
 Results agree with the eager engine up to rounding: sums run in another order
 and numpy's ``exp``/``log``/``tanh``/``power`` may differ from ``math``'s in the
@@ -31,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from autodiff.compiler import python_backend, symbolic
+from autodiff.compiler.fusion import Layer, find_layers
 from autodiff.compiler.guard import TraceError
 from autodiff.compiler.structure import Structure
 from autodiff.compiler.tape import Op, Tape
@@ -129,9 +131,14 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
     vary = tape.varying()
     w = python_backend._Writer(tape, vary, needs, vector_call=_vector_call)
     w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()})
-    w.namespace["_sum"] = lambda a: float(np.add.reduce(a))
-    w.namespace["_inputs"] = _Inputs(tape.structure)
-    w.namespace["_full"] = np.full
+    w.namespace.update(_sum=lambda a: float(np.add.reduce(a)), _full=np.full, _stack=np.stack)
+    w.namespace.update(_inputs=_Inputs(tape.structure), _array=np.array, _zeros=np.zeros)
+    layers, absorbed = find_layers(tape, vary)
+    first_root = {min(layer.roots): (k, layer) for k, layer in enumerate(layers)}
+    roots = {r for layer in layers for r in layer.roots}
+    for layer in layers:
+        for x in layer.xs:
+            w.foldable[x] = False  # a layer's inputs are stacked into a matrix by name
     params = list(range(tape.first_param, tape.first_const))
     graded = [s for s in params if needs[s]]
     out = tape.output
@@ -141,15 +148,23 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
     w.emit("n = len(A[0])")
     if params:
         w.emit(python_backend._unpack([f"v{s}" for s in params], "[p.data for p in P]"))
+    if layers:
+        w.emit(f"_pd = _array([{', '.join(f'v{s}' for s in params)}])")
+        w.emit("_gP = _zeros(len(P))")
     fixed = [op for op in tape.ops if not vary[op.out]]
     batched = [op for op in tape.ops if vary[op.out]]
     for op in fixed + batched:
-        w.forward(op, 1)
+        if op.out in roots and op.out in first_root:
+            _layer_forward(w, *first_root[op.out])
+        elif op.out not in absorbed and op.out not in roots:
+            w.forward(op, 1)
     started: set[int] = set()
     if graded:
         w.emit(python_backend._unpack([f"g{s}" for s in params], "[p.grad for p in P]"))
         started.update(graded)
     feeds = {s for op in batched for s in op.inputs if not vary[s] and needs[s]}
+    feeds -= {s for layer in layers for row in layer.weights for s in row}
+    feeds -= {s for layer in layers for s in layer.biases}
     for s in sorted(feeds - started):
         w.emit(f"g{s} = 0.0")
         started.add(s)
@@ -164,12 +179,65 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
             w.emit(f"g{out} {'+=' if out in started else '='} n * seed")
             started.add(out)
     for op in reversed(fixed + batched):
-        if needs[op.out]:
+        if op.out in roots and op.out in first_root:
+            _layer_backward(w, *first_root[op.out], started)
+        elif needs[op.out] and op.out not in absorbed and op.out not in roots:
             w.backward(op, started, 1)
+    if layers:
+        w.emit("_gP = _gP.tolist()")
+    fused = {s for layer in layers for row in layer.weights for s in row}
+    fused |= {s for layer in layers for s in layer.biases}
     for s in graded:
-        w.emit(f"P[{s - tape.first_param}].grad = g{s}")
+        k = s - tape.first_param
+        w.emit(f"P[{k}].grad = g{s} + _gP[{k}]" if s in fused else f"P[{k}].grad = g{s}")
     w.emit("return total")
     return "\n".join(w.lines) + "\n", w.namespace
+
+
+def _layer_forward(w: Any, k: int, layer: Layer) -> None:
+    """Z = X W^T + b, one column per neuron."""
+    first = w.tape.first_param
+    w.namespace[f"_Wi{k}"] = np.array([[s - first for s in row] for row in layer.weights])
+    w.emit(f"_X{k} = _stack([{', '.join(w._text(x) for x in layer.xs)}], 1)")
+    w.emit(f"_W{k} = _pd[_Wi{k}]")
+    bias = ""
+    if layer.biases:
+        w.namespace[f"_bi{k}"] = np.array([s - first for s in layer.biases])
+        bias = f" + _pd[_bi{k}]"
+    w.emit(f"_Z{k} = _X{k} @ _W{k}.T{bias}")
+    for j, r in enumerate(layer.roots):
+        w.emit(f"v{r} = _Z{k}[:, {j}]")
+
+
+def _layer_backward(w: Any, k: int, layer: Layer, started: set[int]) -> None:
+    """dW = G^T X, db = sum of G over the batch, dX = G W; G holds the neurons' gradients."""
+    grads = [w.g(r) if r in started else "_full(n, 0.0)" for r in layer.roots]
+    w.emit(f"_G{k} = _stack([{', '.join(grads)}], 1)")
+    unique = len({s for row in layer.weights for s in row}) == sum(map(len, layer.weights))
+    if unique:
+        w.emit(f"_gP[_Wi{k}] += _G{k}.T @ _X{k}")
+    else:
+        w.namespace["_add_at"] = np.add.at
+        w.emit(f"_add_at(_gP, _Wi{k}, _G{k}.T @ _X{k})")
+    if layer.biases and len(set(layer.biases)) == len(layer.biases):
+        w.emit(f"_gP[_bi{k}] += _G{k}.sum(0)")
+    elif layer.biases:
+        w.namespace["_add_at"] = np.add.at
+        w.emit(f"_add_at(_gP, _bi{k}, _G{k}.sum(0))")
+    if not any(w.needs[x] for x in layer.xs):
+        return
+    w.emit(f"_D{k} = _G{k} @ _W{k}")
+    for i, x in enumerate(layer.xs):
+        if not w.needs[x]:
+            continue
+        column = f"_D{k}[:, {i}]"
+        if x in w.alias:
+            w.emit(f"g{x} = {w.alias.pop(x)} + {column}")
+        elif x in started:
+            w.emit(f"g{x} = g{x} + {column}")
+        else:
+            w.emit(f"g{x} = {column}")
+            started.add(x)
 
 
 _count = [0]
