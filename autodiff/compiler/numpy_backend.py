@@ -65,8 +65,8 @@ NUMPY: dict[str, Callable[..., Any]] = {
     "abs": np.abs,
     "sign": np.sign,
     "sigmoid": _sigmoid,
-    "relu": lambda x: np.where(x <= 0.0, 0.0, x),
-    "step": lambda x: np.where(x > 0.0, 1.0, np.where(np.isnan(x), x, 0.0)),
+    "relu": lambda x: np.maximum(x, 0.0),  # nan stays nan, as floats.relu
+    "step": lambda x: np.heaviside(x, 0.0),  # 1 for x > 0, 0 at 0 and below, nan for nan
     "xlogy": _xlogy,
     "times": lambda k, x: np.where((k == 0.0) & np.isinf(x), 0.0, k * x),
     "exponent_slope": lambda a, b, out: np.where((a == 0.0) & (b >= 0.0), 0.0, _xlogy(out, a)),
