@@ -136,6 +136,9 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
     layers, absorbed = find_layers(tape, vary)
     first_root = {min(layer.roots): (k, layer) for k, layer in enumerate(layers)}
     roots = {r for layer in layers for r in layer.roots}
+    activations = _activations(tape, vary, layers)
+    w.matrix, w.column = {}, {}  # slot -> the matrix (and column) holding its value
+    grouped = {a for group in activations.values() for a in group[1]}
     for layer in layers:
         for x in layer.xs:
             w.foldable[x] = False  # a layer's inputs are stacked into a matrix by name
@@ -155,8 +158,8 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
     batched = [op for op in tape.ops if vary[op.out]]
     for op in fixed + batched:
         if op.out in roots and op.out in first_root:
-            _layer_forward(w, *first_root[op.out])
-        elif op.out not in absorbed and op.out not in roots:
+            _layer_forward(w, *first_root[op.out], activations)
+        elif op.out not in absorbed and op.out not in roots and op.out not in grouped:
             w.forward(op, 1)
     started: set[int] = set()
     if graded:
@@ -180,8 +183,8 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
             started.add(out)
     for op in reversed(fixed + batched):
         if op.out in roots and op.out in first_root:
-            _layer_backward(w, *first_root[op.out], started)
-        elif needs[op.out] and op.out not in absorbed and op.out not in roots:
+            _layer_backward(w, *first_root[op.out], started, activations)
+        elif needs[op.out] and op.out not in absorbed | roots | grouped:
             w.backward(op, started, 1)
     if layers:
         w.emit("_gP = _gP.tolist()")
@@ -194,25 +197,91 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
     return "\n".join(w.lines) + "\n", w.namespace
 
 
-def _layer_forward(w: Any, k: int, layer: Layer) -> None:
-    """Z = X W^T + b, one column per neuron."""
+def _activations(tape: Tape, vary: list[bool], layers: list[Layer]) -> dict[int, Any]:
+    """Per layer index: (rule, outputs) when every neuron feeds only one op of the same
+    unary rule (its activation), which then runs once on the layer's matrix Z."""
+    consumers: dict[int, list[Op]] = {}
+    for op in tape.ops:
+        for s in op.inputs:
+            consumers.setdefault(s, []).append(op)
+    groups = {}
+    for k, layer in enumerate(layers):
+        users = [consumers.get(r, []) for r in layer.roots]
+        if not all(len(u) == 1 and len(u[0].inputs) == 1 and vary[u[0].out] for u in users):
+            continue
+        rules_used = {u[0].rule for u in users}
+        if len(rules_used) != 1 or tape.output in {u[0].out for u in users}:
+            continue
+        rule = rules_used.pop()
+        forms = symbolic.forms(rule)
+        if forms.forward is None or forms.derivatives is None:
+            continue
+        groups[k] = (rule, [u[0].out for u in users])
+    return groups
+
+
+def _columns_of(w: Any, slots: tuple[int, ...] | list[int]) -> str | None:
+    """The matrix whose columns, in order, are these slots' values, if there is one."""
+    matrices = {w.matrix.get(s) for s in slots}
+    if len(matrices) == 1 and all(w.column.get(s) == j for j, s in enumerate(slots)):
+        return matrices.pop()
+    return None
+
+
+def _layer_forward(w: Any, k: int, layer: Layer, activations: dict[int, Any]) -> None:
+    """Z = X W^T + b, one column per neuron (and the layer's activation on all of Z)."""
     first = w.tape.first_param
     w.namespace[f"_Wi{k}"] = np.array([[s - first for s in row] for row in layer.weights])
-    w.emit(f"_X{k} = _stack([{', '.join(w._text(x) for x in layer.xs)}], 1)")
+    same = _columns_of(w, layer.xs)
+    if same is not None:
+        w.emit(f"_X{k} = {same}")
+    else:
+        w.emit(f"_X{k} = _stack([{', '.join(w._text(x) for x in layer.xs)}], 1)")
     w.emit(f"_W{k} = _pd[_Wi{k}]")
     bias = ""
     if layer.biases:
         w.namespace[f"_bi{k}"] = np.array([s - first for s in layer.biases])
         bias = f" + _pd[_bi{k}]"
     w.emit(f"_Z{k} = _X{k} @ _W{k}.T{bias}")
+    if k in activations:
+        rule, outs = activations[k]
+        names = {"x0": f"_Z{k}"}
+        form = symbolic.forms(rule).forward
+        w.emit(f"_A{k} = {symbolic.render(form, names, _matrix_call(rule))}")
+        for j, a in enumerate(outs):
+            w.emit(f"v{a} = _A{k}[:, {j}]")
+            w.matrix[a], w.column[a] = f"_A{k}", j
+        return
     for j, r in enumerate(layer.roots):
         w.emit(f"v{r} = _Z{k}[:, {j}]")
 
 
-def _layer_backward(w: Any, k: int, layer: Layer, started: set[int]) -> None:
+def _matrix_call(rule: Any) -> Any:
+    return lambda fn, args: _vector_call(_AnyOp(rule), fn, args)
+
+
+class _AnyOp:
+    def __init__(self, rule: Any) -> None:
+        self.rule = rule
+
+
+def _layer_backward(
+    w: Any, k: int, layer: Layer, started: set[int], activations: dict[int, Any]
+) -> None:
     """dW = G^T X, db = sum of G over the batch, dX = G W; G holds the neurons' gradients."""
-    grads = [w.g(r) if r in started else "_full(n, 0.0)" for r in layer.roots]
-    w.emit(f"_G{k} = _stack([{', '.join(grads)}], 1)")
+    if k in activations:  # G = (local derivative of the activation on Z) * dL/dA
+        rule, outs = activations[k]
+        grads = [w.g(a) if a in started else "_full(n, 0.0)" for a in outs]
+        same = _matrix_of_columns(grads)
+        w.emit(f"_GA{k} = {same or '_stack([' + ', '.join(grads) + '], 1)'}")
+        (d,) = symbolic.forms(rule).derivatives
+        names = {"x0": f"_Z{k}", "out": f"_A{k}"}
+        term, prec = symbolic.render_with_precedence(d, names, _matrix_call(rule))
+        term = term if prec >= 2 else f"({term})"
+        w.emit(f"_G{k} = {term} * _GA{k}" if term != "1.0" else f"_G{k} = _GA{k}")
+    else:
+        grads = [w.g(r) if r in started else "_full(n, 0.0)" for r in layer.roots]
+        w.emit(f"_G{k} = _stack([{', '.join(grads)}], 1)")
     unique = len({s for row in layer.weights for s in row}) == sum(map(len, layer.weights))
     if unique:
         w.emit(f"_gP[_Wi{k}] += _G{k}.T @ _X{k}")
@@ -236,8 +305,16 @@ def _layer_backward(w: Any, k: int, layer: Layer, started: set[int]) -> None:
         elif x in started:
             w.emit(f"g{x} = g{x} + {column}")
         else:
-            w.emit(f"g{x} = {column}")
+            w.alias[x] = column  # a column of dX, named where it is used
             started.add(x)
+
+
+def _matrix_of_columns(grads: list[str]) -> str | None:
+    """``_D3`` if the gradients are ``_D3[:, 0]``, ``_D3[:, 1]``, ... in order."""
+    head = grads[0].split("[")[0]
+    if all(g == f"{head}[:, {j}]" for j, g in enumerate(grads)):
+        return head
+    return None
 
 
 _count = [0]
