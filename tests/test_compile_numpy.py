@@ -65,3 +65,24 @@ def test_numpy_backend_rejects_examples_of_another_shape():
     step([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(TraceError, match="different structure"):
         step([[1.0, 2.0, 3.0]])
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "linear"])
+def test_numpy_layers_with_other_activations_match_the_python_backend(activation):
+    from nn import MLP
+
+    model = MLP(3, [5, 4, 2], activation=activation, rng=random.Random(3))
+    params = model.parameters()
+    rng = random.Random(4)
+    X = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(9)]
+    T = [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(9)]
+
+    def f(x, t):
+        return sum(((o - ti) ** 2 for o, ti in zip(model(x), t, strict=True)), Value(0.0))
+
+    expected = _compiled(autodiff.compile(f, batch="sum"), params, X, T)
+    step = autodiff.compile(f, batch="sum", backend="numpy")
+    got = _compiled(step, params, X, T)
+    assert got[0] == pytest.approx(expected[0], rel=1e-12)
+    assert _close(got[1], expected[1])
+    assert " @ " in step.source
