@@ -1,8 +1,10 @@
 """jvp: forward mode (dual numbers) over the tape, against closed forms and reverse mode."""
 
 import math
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -35,12 +37,10 @@ def test_jvp_direction_must_match_the_arguments():
 
 
 def test_forward_vs_reverse_example_agrees_and_counts_sweeps():
-    out = subprocess.run(
-        [sys.executable, "examples/forward_vs_reverse.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, str(root / "examples" / "forward_vs_reverse.py")]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     assert "forward mode: 12 sweeps x 25 ops = 300" in out
     assert "reverse mode: 1 sweep  x 25 ops = 25" in out
     # dC/dw1 as the article's reader computed it
