@@ -316,3 +316,25 @@ def test_numbers_made_inside_f_are_constants_not_parameters():
     tape = autodiff.trace(lambda x: w * x + 3.0 * Value(4.0), 1.0)
     assert tape.params == [w]
     assert sorted(tape.consts) == [3.0, 4.0]
+
+
+def test_a_loss_that_reads_traced_values_is_refused_naming_its_line():
+    from nn import losses
+
+    w = Value(1.0)
+
+    def f(x):
+        return losses.cross_entropy([w * x, -w * x], 0)  # subtracts max(z.data)
+
+    with pytest.raises(TraceError, match=r"losses\.py:\d+"):
+        autodiff.trace(f, 1.0)
+
+
+def test_tape_lengths_and_listing_read_like_a_wengert_list():
+    w = Value(3.0, label="w")
+    tape = autodiff.trace(lambda x: w * x + x, 2.0)
+    assert len(tape) == 2
+    text = str(tape)
+    assert "v2 = v1 * v0" in text and "v3 = v2 + v0" in text
+    assert "g1 += v0 * g2" in text and "g0 += v1 * g2" in text
+    assert tape.data[tape.output] == 8.0
