@@ -4,8 +4,8 @@ The objective stays the one eager ``fit`` optimises, ``loss([model(x) for x in
 batch], targets)``. When that loss is the mean (or the sum) of the same loss on
 single samples, as hinge + L2 (a mean) or the quadratic cost (a sum) are, the
 step is compiled per sample with ``batch="mean"`` (``"sum"``), on numpy when it
-is installed; otherwise the whole batch is one tape for the Python backend (one
-per batch size). A loss that cannot be traced (it branches on its outputs, or
+is installed, else on the Python backend; any other loss gets one whole-batch tape
+for the Python backend (one per batch size). A loss that cannot be traced (it branches on its outputs, or
 takes class indices) trains eagerly; ``path`` says which path was taken.
 """
 
