@@ -5,8 +5,9 @@ batch], targets)``. When that loss is the mean (or the sum) of the same loss on
 single samples, as hinge + L2 (a mean) or the quadratic cost (a sum) are, the
 step is compiled per sample with ``batch="mean"`` (``"sum"``), on numpy when it
 is installed, else on the Python backend; any other loss gets one whole-batch tape
-for the Python backend (one per batch size). A loss that cannot be traced (it branches on its outputs, or
-takes class indices) trains eagerly; ``path`` says which path was taken.
+for the Python backend (one per batch size). A loss that cannot be traced (it
+branches on its outputs, or takes class indices) trains eagerly; ``path`` says
+which path was taken.
 """
 
 from __future__ import annotations

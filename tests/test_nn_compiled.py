@@ -76,3 +76,31 @@ def test_autodiff_train_compiles_by_default_and_says_so(capsys, extra, path):
     argv = ["train", "moons", "--epochs", "2", "--samples", "40", "--no-plot", "--no-progress"]
     assert main(argv + extra) == 0
     assert path in capsys.readouterr().out
+
+
+def test_a_loss_of_the_whole_batch_trains_bit_identically_through_the_python_backend():
+    def run(compile_: bool):
+        model = MLP(2, [4, 1], rng=random.Random(5))
+        X = [[0.1, 0.2], [0.5, -0.3], [1.0, 0.0], [-0.4, 0.9], [0.3, 0.3], [-1, 0.2], [0, 1]]
+        y = [1, -1, 1, -1, 1, -1, 1]
+
+        def loss(scores, labels):  # the square of a mean: neither a mean nor a sum of parts
+            return losses.hinge(scores, labels) ** 2
+
+        history = fit(
+            model,
+            X,
+            y,
+            loss=loss,
+            optimizer=SGD(model.parameters(), lr=0.1),
+            epochs=3,
+            batch_size=3,  # batches of 3, 3 and 1: one tape per size
+            progress=False,
+            rng=random.Random(6),
+            compile=compile_,
+        )
+        return history, [p.data for p in model.parameters()]
+
+    (eager, eager_params), (compiled, compiled_params) = run(False), run(True)
+    assert compiled.path == "compiled (python backend)"
+    assert compiled.loss == eager.loss and compiled_params == eager_params
