@@ -7,6 +7,10 @@ y.backward()
 x.grad  # dy/dx
 """
 
+from autodiff.compiler.compiled import compile
+from autodiff.compiler.forward_mode import jvp
+from autodiff.compiler.guard import TraceError
+from autodiff.compiler.tape import Tape, trace
 from autodiff.core import floats, rules
 from autodiff.core.engine import backward, gradients, topological_order, zero_grad
 from autodiff.core.higher import grad, hessian, hvp
@@ -39,9 +43,12 @@ __all__ = [
     "GraphvizNotFound",
     "GraphvizTimeout",
     "Rule",
+    "Tape",
+    "TraceError",
     "Value",
     "apply",
     "backward",
+    "compile",
     "detect_anomaly",
     "draw_dot",
     "enable_grad",
@@ -53,6 +60,7 @@ __all__ = [
     "gradients",
     "hessian",
     "hvp",
+    "jvp",
     "no_grad",
     "numeric_gradient",
     "parse_expression",
@@ -61,6 +69,7 @@ __all__ = [
     "renderer",
     "rules",
     "topological_order",
+    "trace",
     "zero_grad",
 ]
 

@@ -20,6 +20,7 @@ from typing import Any
 from tqdm import tqdm
 
 from autodiff import Value, no_grad
+from nn.compiled import CompiledStep, try_compile
 from nn.optim import Optimizer
 
 Model = Callable[[Any], Any]
@@ -39,6 +40,7 @@ class History:
     loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
+    path: str = "eager"  # or "compiled (numpy backend)" / "compiled (python backend)"
 
 
 def fit(
@@ -55,6 +57,7 @@ def fit(
     lr_schedule: Callable[[int], float] | None = None,
     threshold: float | None = None,
     rng: random.Random | None = None,
+    compile: bool = False,  # noqa: A002 - the name of autodiff.compile
 ) -> History:
     """Train ``model`` on inputs ``X`` and targets ``y``; returns the History.
 
@@ -64,6 +67,9 @@ def fit(
     samples are shuffled each epoch with ``rng`` (Python's ``random`` if None).
     ``lr_schedule(epoch)`` sets ``optimizer.lr`` before each epoch (epochs count
     from 0). ``progress=False`` hides the tqdm bar. See the module for accuracy.
+    ``compile=True`` takes each step through ``autodiff.compile`` (see
+    ``nn.compiled``): the same objective, without building a graph per step;
+    ``History.path`` says which path trained.
     """
     n = _check_data(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -85,6 +91,8 @@ def fit(
     shuffler: Any = random if rng is None else rng
 
     history = History()
+    compiled = try_compile(model, loss, X, y) if compile else None
+    history.path = compiled.path if compiled is not None else "eager"
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
     for epoch in bar:
         if lr_schedule is not None:
@@ -96,9 +104,13 @@ def fit(
         correct = 0
         for start in range(0, n, size):
             batch = order[start : start + size]
-            batch_loss, batch_correct = _step(
-                model, [X[i] for i in batch], [y[i] for i in batch], loss, optimizer, threshold
-            )
+            xs, ts = [X[i] for i in batch], [y[i] for i in batch]
+            if compiled is None:
+                batch_loss, batch_correct = _step(model, xs, ts, loss, optimizer, threshold)
+            else:
+                batch_loss, batch_correct = _compiled_step(
+                    compiled, model, xs, ts, optimizer, threshold
+                )
             total_loss += batch_loss * len(batch)
             correct += batch_correct
         history.loss.append(total_loss / n)
@@ -139,6 +151,23 @@ def _step(
     value.backward()
     optimizer.step()
     return value.data, _count_correct(outputs, y, threshold)
+
+
+def _compiled_step(
+    step: CompiledStep,
+    model: Model,
+    X: list[Any],
+    y: list[Any],
+    optimizer: Optimizer,
+    threshold: float,
+) -> tuple[float, int]:
+    """_step through a compiled step; accuracy from a forward pass that records nothing."""
+    with no_grad():
+        correct = _count_correct([model(_as_inputs(x)) for x in X], y, threshold)
+    optimizer.zero_grad()
+    value = step(X, y)
+    optimizer.step()
+    return value, correct
 
 
 def accuracy(

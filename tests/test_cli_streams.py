@@ -139,7 +139,7 @@ def test_python_syntax_warnings_never_reach_the_terminal():
         (
             ["frobnicate"],
             "autodiff: error: argument COMMAND: invalid choice: 'frobnicate' (choose from "
-            "'walkthrough', 'grad', 'graph', 'train') "
+            "'walkthrough', 'grad', 'graph', 'train', 'trace') "
             "(usage: autodiff [options] COMMAND ...; see autodiff --help)",
         ),
     ],

@@ -12,13 +12,14 @@ that is True exactly when no thread has a mode in effect that changes recording
 look up its own thread's modes (``state.recording``, ``state.anomaly``). A
 lock-protected count of the threads whose modes differ from the defaults keeps the
 flag exact: it turns False when the first such thread enters a block and True again
-when the last one leaves.
+when the last one leaves. A trace (``autodiff.trace``/``compile``) is a mode of its
+thread too: its hook sees every op that thread records.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -28,11 +29,12 @@ class _ThreadModes(threading.local):
     def __init__(self) -> None:
         self.recording = True  # record each op's inputs so backward can reach them
         self.anomaly = False  # raise at the first op that makes nan or inf
+        self.tracer: Callable[..., None] | None = None  # autodiff.compiler's hook, tracing
 
 
 _modes = _ThreadModes()
 _lock = threading.Lock()
-_threads_not_plain = 0  # threads whose modes are not (recording, no anomaly); under _lock
+_threads_not_plain = 0  # threads recording, checking or tracing unusually; under _lock
 
 
 class _State:
@@ -57,18 +59,28 @@ class _State:
         """Whether this thread checks every op for nan and inf (inside detect_anomaly)."""
         return _modes.anomaly
 
+    @property
+    def tracer(self) -> Callable[..., None] | None:
+        """This thread's trace hook (inside autodiff.trace), or None."""
+        return _modes.tracer
+
 
 state = _State()
 
 
 def _set(recording: bool, anomaly: bool) -> None:
     """Set the calling thread's modes, and keep ``state.plain`` true to all threads."""
+    _set_modes(recording, anomaly, _modes.tracer)
+
+
+def _set_modes(recording: bool, anomaly: bool, tracer: Callable[..., None] | None) -> None:
     global _threads_not_plain
     modes = _modes
-    was_plain = modes.recording and not modes.anomaly
-    plain = recording and not anomaly
+    was_plain = modes.recording and not modes.anomaly and modes.tracer is None
+    plain = recording and not anomaly and tracer is None
     modes.recording = recording
     modes.anomaly = anomaly
+    modes.tracer = tracer
     if plain != was_plain:
         with _lock:
             _threads_not_plain += -1 if plain else 1
@@ -130,3 +142,14 @@ def _recording_derivatives() -> Iterator[None]:
         yield
     finally:
         _set(*before)
+
+
+@contextmanager
+def _tracing(hook: Callable[..., None]) -> Iterator[None]:
+    """Call ``hook(out, rule, x, y)`` for every op this thread records (and, with
+    ``rule`` None, for every leaf Value it makes) until the block ends."""
+    _set_modes(_modes.recording, _modes.anomaly, hook)
+    try:
+        yield
+    finally:
+        _set_modes(_modes.recording, _modes.anomaly, None)

@@ -64,6 +64,8 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"Value() label expected a str, got {_describe(label)}")
         self.label = label
+        if not state.plain and self._rule is None and state.tracer is not None:
+            state.tracer(self, None, None, None)  # a leaf made while tracing: a constant
 
     @property
     def _prev(self) -> tuple[Value, ...]:
@@ -286,8 +288,8 @@ def _node(rule: rules.Rule, data: float, x: Value, y: Value | None) -> Value:
 
 
 def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
-    """The slow path of recording an op: some thread is inside no_grad or detect_anomaly,
-    so read the calling thread's own modes."""
+    """The slow path of recording an op: some thread is inside no_grad,
+    detect_anomaly or a trace, so read the calling thread's own modes."""
     modes = _modes
     if modes.recording:
         out._rule = rule
@@ -297,6 +299,8 @@ def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
         out._rule = out._x = out._y = None
     if modes.anomaly:
         _check_output(rule, x, y, out.data)
+    if modes.tracer is not None:
+        modes.tracer(out, rule, x, y)
 
 
 def _binary(rule: rules.Rule, a: Operand, b: Operand) -> Value:

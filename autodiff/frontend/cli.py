@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from autodiff.core.value import Value
+from autodiff.frontend import trace_command
 from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_bindings
 from autodiff.frontend.terminal import (
     UsageParser,
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grad(sub)
     _add_graph(sub)
     _add_train(sub)
+    trace_command.add_parser(sub)
     return parser
 
 
@@ -396,6 +398,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     plot.add_argument("--plot", metavar="PATH", help="PNG path (default DATASET-boundary.png)")
     plot.add_argument("--no-plot", action="store_true", help="do not draw the boundary")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--eager", action="store_true", help="train eagerly, not compiled")
     p.set_defaults(run=_run_train, parser=p)
 
 
@@ -447,7 +450,7 @@ def _run_train(args: argparse.Namespace) -> int:
         f"{args.dataset}: {len(X_train)} training and {len(X_test)} test samples; {model}; "
         f"{args.optimizer} lr {lr:g}, {args.epochs} epochs, batches of {args.batch_size}"
     )
-    nn.fit(
+    history = nn.fit(
         model,
         X_train,
         y_train,
@@ -458,7 +461,9 @@ def _run_train(args: argparse.Namespace) -> int:
         validation=(X_test, y_test),
         progress=not args.no_progress,
         rng=rng,
+        compile=not args.eager,
     )
+    print(f"trained: {history.path}")
     print(f"train accuracy: {nn.accuracy(model, X_train, y_train):.1%}")
     print(f"test accuracy: {nn.accuracy(model, X_test, y_test):.1%} (held-out split)")
     if plot_path is None:

@@ -1,0 +1,49 @@
+"""Forward mode over the tape: dual numbers, for contrast with reverse mode.
+
+Carry with every slot v its tangent dv (its derivative along a direction ``v`` of
+the inputs). An op ``out = rule(x, y)`` passes on
+``d out = d out/dx * dx + d out/dy * dy``, the rule's own local derivatives
+(from the rule table) times the tangents of its inputs: one sweep, first op to
+last, gives the directional derivative of f along ``v``. A full gradient of f with
+n inputs takes n sweeps (one per basis direction); reverse mode, one sweep back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from autodiff.compiler.guard import TraceError
+from autodiff.compiler.structure import flatten
+from autodiff.compiler.tape import Tape, trace
+from autodiff.core.value import Value
+
+
+def tangent(tape: Tape, direction: Sequence[float]) -> float:
+    """d f along ``direction`` (one float per input slot) by one forward sweep of ``tape``."""
+    dot = [0.0] * tape.n_slots  # parameters and constants are held fixed
+    dot[: tape.n_inputs] = direction
+    data = tape.data
+    for op in tape.ops:
+        ins = op.inputs
+        local = op.rule.derivatives(*[data[i] for i in ins], data[op.out])
+        total = 0.0
+        for d, i in zip(local, ins, strict=True):
+            total += d * dot[i]
+        dot[op.out] = total
+    return dot[tape.output]
+
+
+def jvp(f: Callable[..., Value], xs: Sequence[Any], v: Sequence[Any]) -> tuple[float, float]:
+    """``(f(*xs), directional derivative of f at xs along v)`` as floats, like JAX's jvp.
+
+    ``xs`` and ``v`` are lists of arguments of the same structure (numbers or lists
+    of numbers). Computed by forward mode (dual numbers) over the traced tape.
+    """
+    if not isinstance(xs, (list, tuple)) or not isinstance(v, (list, tuple)):
+        raise TypeError("jvp() expected xs and v as lists of arguments")
+    tape = trace(f, *xs)
+    structure, direction = flatten(list(v), "jvp() direction v")
+    if structure != tape.structure:
+        raise TraceError("jvp() direction v must have the structure of xs")
+    return tape.data[tape.output], tangent(tape, direction)

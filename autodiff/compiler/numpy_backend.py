@@ -1,0 +1,336 @@
+"""The numpy backend: one per-example tape replayed over a whole batch at once.
+
+Every slot that depends on an input becomes an array with one entry per example;
+slots that do not (parameters, a regulariser) stay Python floats, computed once per
+call by the Python backend's code. The generated code is the Python backend's,
+with each vocabulary function written as its numpy counterpart below (the
+branching ones as ``where`` selections) and each gradient that flows from the
+batch into a per-call value summed over the batch:
+``d/dw sum_i f(x_i, w) = sum_i (df/dw)_i``. Neurons that sum ``w * x`` over the
+same x's become one matrix product per layer (``autodiff.compiler.fusion``).
+
+Results agree with the eager engine up to rounding: sums run in another order
+and numpy's ``exp``/``log``/``tanh``/``power`` may differ from ``math``'s in the
+last bit. A rule numpy cannot run (a custom Rule whose lambdas cannot be read
+symbolically, or a vocabulary function missing below) raises
+``NumpyUnsupported`` naming it; use ``backend="python"`` for it.
+
+Needs the optional extra ``fast`` (``pip install -e ".[fast]"``).
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+try:
+    import numpy as np
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        'backend="numpy" needs numpy: pip install -e ".[fast]" (or use backend="python")'
+    ) from exc
+
+from autodiff.compiler import python_backend, symbolic
+from autodiff.compiler.fusion import Layer, find_layers
+from autodiff.compiler.guard import TraceError
+from autodiff.compiler.structure import Structure
+from autodiff.compiler.tape import Op, Tape
+
+
+class NumpyUnsupported(TraceError):
+    """The tape uses an op the numpy backend cannot run."""
+
+
+def _sigmoid(x: Any) -> Any:
+    e = np.exp(-np.abs(x))  # never overflows: the two stable forms of floats.sigmoid
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _xlogy(x: Any, y: Any) -> Any:
+    return np.where(x == 0.0, 0.0, x * np.log(y))
+
+
+# The vocabulary in numpy, the one place to add a function (IEEE results, no warnings:
+# replays run under np.errstate(all="ignore")).
+NUMPY: dict[str, Callable[..., Any]] = {
+    "div": np.divide,
+    "power": np.power,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tanh": np.tanh,
+    "abs": np.abs,
+    "sign": np.sign,
+    "sigmoid": _sigmoid,
+    "relu": lambda x: np.maximum(x, 0.0),  # nan stays nan, as floats.relu
+    "step": lambda x: np.heaviside(x, 0.0),  # 1 for x > 0, 0 at 0 and below, nan for nan
+    "xlogy": _xlogy,
+    "times": lambda k, x: np.where((k == 0.0) & np.isinf(x), 0.0, k * x),
+    "exponent_slope": lambda a, b, out: np.where((a == 0.0) & (b >= 0.0), 0.0, _xlogy(out, a)),
+}
+
+
+def _vector_call(op: Op, fn: str, args: list[str]) -> str:
+    forms = symbolic.forms(op.rule)
+    if forms.forward is None or forms.derivatives is None:
+        raise NumpyUnsupported(
+            f"op {op.rule.name!r} cannot run in the numpy backend ({forms.why}); "
+            'use backend="python"'
+        )
+    if fn not in NUMPY:
+        raise NumpyUnsupported(
+            f"op {op.rule.name!r} uses {fn!r}, which the numpy backend does not know "
+            '(add it to autodiff.compiler.numpy_backend.NUMPY); use backend="python"'
+        )
+    return f"_n_{fn}({', '.join(args)})"
+
+
+def _shape(structure: Structure, where: str) -> tuple[int, ...]:
+    """The array shape of one example's argument (its nested lists must be regular)."""
+    if structure is None:
+        return ()
+    shapes = {_shape(c, where) for c in structure}
+    if len(shapes) != 1:
+        raise NumpyUnsupported(f"{where} is ragged; the numpy backend needs regular lists")
+    return (len(structure), *shapes.pop())
+
+
+class _Inputs:
+    """Arguments (each a list of examples) as one array per input slot."""
+
+    def __init__(self, structure: Structure) -> None:
+        self.shapes = [_shape(s, f"argument {i}") for i, s in enumerate(structure)]
+
+    def __call__(self, args: Any) -> list[Any]:
+        if len(args) != len(self.shapes):
+            raise TraceError(f"expected {len(self.shapes)} arguments, got {len(args)}")
+        columns: list[Any] = []
+        for i, (a, shape) in enumerate(zip(args, self.shapes, strict=True)):
+            try:
+                arr = np.asarray(a, dtype=float)
+            except (ValueError, TypeError):
+                raise TraceError(
+                    f"argument {i} has a different structure than the traced call "
+                    "(or is not numbers)"
+                ) from None
+            if arr.shape[1:] != shape:
+                raise TraceError(
+                    f"argument {i} has a different structure than the traced call: each "
+                    f"example should have shape {shape}, got {arr.shape[1:]}"
+                )
+            columns.extend(arr.reshape(len(arr), -1).T)
+        return columns
+
+
+def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
+    """(source, namespace) of ``replay(A, P, seed)`` over a batch; returns the sum."""
+    needs = tape.needs_grad()
+    vary = tape.varying()
+    w = python_backend._Writer(tape, vary, needs, vector_call=_vector_call)
+    w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()})
+    w.namespace.update(_sum=lambda a: float(np.add.reduce(a)), _full=np.full, _stack=np.stack)
+    w.namespace.update(_inputs=_Inputs(tape.structure), _array=np.array, _zeros=np.zeros)
+    layers, absorbed = find_layers(tape, vary)
+    first_root = {min(layer.roots): (k, layer) for k, layer in enumerate(layers)}
+    roots = {r for layer in layers for r in layer.roots}
+    activations = _activations(tape, vary, layers)
+    w.matrix, w.column = {}, {}  # slot -> the matrix (and column) holding its value
+    grouped = {a for group in activations.values() for a in group[1]}
+    for layer in layers:
+        for x in layer.xs:
+            w.foldable[x] = False  # a layer's inputs are stacked into a matrix by name
+    params = list(range(tape.first_param, tape.first_const))
+    graded = [s for s in params if needs[s]]
+    out = tape.output
+    w.lines.append("def replay(A, P, seed):")
+    if tape.n_inputs:
+        w.emit(python_backend._unpack([f"v{i}" for i in range(tape.n_inputs)], "_inputs(A)"))
+    w.emit("n = len(A[0])")
+    if params:
+        w.emit(python_backend._unpack([f"v{s}" for s in params], "[p.data for p in P]"))
+    if layers:
+        w.emit(f"_pd = _array([{', '.join(f'v{s}' for s in params)}])")
+        w.emit("_gP = _zeros(len(P))")
+    fixed = [op for op in tape.ops if not vary[op.out]]
+    batched = [op for op in tape.ops if vary[op.out]]
+    for op in fixed + batched:
+        if op.out in roots and op.out in first_root:
+            _layer_forward(w, *first_root[op.out], activations)
+        elif op.out not in absorbed and op.out not in roots and op.out not in grouped:
+            w.forward(op, 1)
+    started: set[int] = set()
+    if graded:
+        w.emit(python_backend._unpack([f"g{s}" for s in params], "[p.grad for p in P]"))
+        started.update(graded)
+    feeds = {s for op in batched for s in op.inputs if not vary[s] and needs[s]}
+    feeds -= {s for layer in layers for row in layer.weights for s in row}
+    feeds -= {s for layer in layers for s in layer.biases}
+    for s in sorted(feeds - started):
+        w.emit(f"g{s} = 0.0")
+        started.add(s)
+    if vary[out]:
+        w.emit(f"total = _sum({w._text(out)})")
+        if needs[out]:
+            w.emit(f"g{out} = _full(n, seed)")
+            started.add(out)
+    else:
+        w.emit(f"total = n * {w._text(out)}")
+        if needs[out]:
+            w.emit(f"g{out} {'+=' if out in started else '='} n * seed")
+            started.add(out)
+    for op in reversed(fixed + batched):
+        if op.out in roots and op.out in first_root:
+            _layer_backward(w, *first_root[op.out], started, activations)
+        elif needs[op.out] and op.out not in absorbed | roots | grouped:
+            w.backward(op, started, 1)
+    if layers:
+        w.emit("_gP = _gP.tolist()")
+    fused = {s for layer in layers for row in layer.weights for s in row}
+    fused |= {s for layer in layers for s in layer.biases}
+    for s in graded:
+        k = s - tape.first_param
+        w.emit(f"P[{k}].grad = g{s} + _gP[{k}]" if s in fused else f"P[{k}].grad = g{s}")
+    w.emit("return total")
+    return "\n".join(w.lines) + "\n", w.namespace
+
+
+def _activations(tape: Tape, vary: list[bool], layers: list[Layer]) -> dict[int, Any]:
+    """Per layer index: (rule, outputs) when every neuron feeds only one op of the same
+    unary rule (its activation), which then runs once on the layer's matrix Z."""
+    consumers: dict[int, list[Op]] = {}
+    for op in tape.ops:
+        for s in op.inputs:
+            consumers.setdefault(s, []).append(op)
+    groups = {}
+    for k, layer in enumerate(layers):
+        users = [consumers.get(r, []) for r in layer.roots]
+        if not all(len(u) == 1 and len(u[0].inputs) == 1 and vary[u[0].out] for u in users):
+            continue
+        rules_used = {u[0].rule for u in users}
+        if len(rules_used) != 1 or tape.output in {u[0].out for u in users}:
+            continue
+        rule = rules_used.pop()
+        forms = symbolic.forms(rule)
+        if forms.forward is None or forms.derivatives is None:
+            continue
+        groups[k] = (rule, [u[0].out for u in users])
+    return groups
+
+
+def _columns_of(w: Any, slots: tuple[int, ...] | list[int]) -> str | None:
+    """The matrix whose columns, in order, are these slots' values, if there is one."""
+    matrices = {w.matrix.get(s) for s in slots}
+    if len(matrices) == 1 and all(w.column.get(s) == j for j, s in enumerate(slots)):
+        return matrices.pop()
+    return None
+
+
+def _layer_forward(w: Any, k: int, layer: Layer, activations: dict[int, Any]) -> None:
+    """Z = X W^T + b, one column per neuron (and the layer's activation on all of Z)."""
+    first = w.tape.first_param
+    w.namespace[f"_Wi{k}"] = np.array([[s - first for s in row] for row in layer.weights])
+    same = _columns_of(w, layer.xs)
+    if same is not None:
+        w.emit(f"_X{k} = {same}")
+    else:
+        w.emit(f"_X{k} = _stack([{', '.join(w._text(x) for x in layer.xs)}], 1)")
+    w.emit(f"_W{k} = _pd[_Wi{k}]")
+    bias = ""
+    if layer.biases:
+        w.namespace[f"_bi{k}"] = np.array([s - first for s in layer.biases])
+        bias = f" + _pd[_bi{k}]"
+    w.emit(f"_Z{k} = _X{k} @ _W{k}.T{bias}")
+    if k in activations:
+        rule, outs = activations[k]
+        names = {"x0": f"_Z{k}"}
+        form = symbolic.forms(rule).forward
+        w.emit(f"_A{k} = {symbolic.render(form, names, _matrix_call(rule))}")
+        for j, a in enumerate(outs):
+            w.emit(f"v{a} = _A{k}[:, {j}]")
+            w.matrix[a], w.column[a] = f"_A{k}", j
+        return
+    for j, r in enumerate(layer.roots):
+        w.emit(f"v{r} = _Z{k}[:, {j}]")
+
+
+def _matrix_call(rule: Any) -> Any:
+    return lambda fn, args: _vector_call(_AnyOp(rule), fn, args)
+
+
+class _AnyOp:
+    def __init__(self, rule: Any) -> None:
+        self.rule = rule
+
+
+def _layer_backward(
+    w: Any, k: int, layer: Layer, started: set[int], activations: dict[int, Any]
+) -> None:
+    """dW = G^T X, db = sum of G over the batch, dX = G W; G holds the neurons' gradients."""
+    if k in activations:  # G = (local derivative of the activation on Z) * dL/dA
+        rule, outs = activations[k]
+        grads = [w.g(a) if a in started else "_full(n, 0.0)" for a in outs]
+        same = _matrix_of_columns(grads)
+        w.emit(f"_GA{k} = {same or '_stack([' + ', '.join(grads) + '], 1)'}")
+        (d,) = symbolic.forms(rule).derivatives
+        names = {"x0": f"_Z{k}", "out": f"_A{k}"}
+        term, prec = symbolic.render_with_precedence(d, names, _matrix_call(rule))
+        term = term if prec >= 2 else f"({term})"
+        w.emit(f"_G{k} = {term} * _GA{k}" if term != "1.0" else f"_G{k} = _GA{k}")
+    else:
+        grads = [w.g(r) if r in started else "_full(n, 0.0)" for r in layer.roots]
+        w.emit(f"_G{k} = _stack([{', '.join(grads)}], 1)")
+    unique = len({s for row in layer.weights for s in row}) == sum(map(len, layer.weights))
+    if unique:
+        w.emit(f"_gP[_Wi{k}] += _G{k}.T @ _X{k}")
+    else:
+        w.namespace["_add_at"] = np.add.at
+        w.emit(f"_add_at(_gP, _Wi{k}, _G{k}.T @ _X{k})")
+    if layer.biases and len(set(layer.biases)) == len(layer.biases):
+        w.emit(f"_gP[_bi{k}] += _G{k}.sum(0)")
+    elif layer.biases:
+        w.namespace["_add_at"] = np.add.at
+        w.emit(f"_add_at(_gP, _bi{k}, _G{k}.sum(0))")
+    if not any(w.needs[x] for x in layer.xs):
+        return
+    w.emit(f"_D{k} = _G{k} @ _W{k}")
+    for i, x in enumerate(layer.xs):
+        if not w.needs[x]:
+            continue
+        column = f"_D{k}[:, {i}]"
+        if x in w.alias:
+            w.emit(f"g{x} = {w.alias.pop(x)} + {column}")
+        elif x in started:
+            w.emit(f"g{x} = g{x} + {column}")
+        else:
+            w.alias[x] = column  # a column of dX, named where it is used
+            started.add(x)
+
+
+def _matrix_of_columns(grads: list[str]) -> str | None:
+    """``_D3`` if the gradients are ``_D3[:, 0]``, ``_D3[:, 1]``, ... in order."""
+    head = grads[0].split("[")[0]
+    if all(g == f"{head}[:, {j}]" for j, g in enumerate(grads)):
+        return head
+    return None
+
+
+_count = [0]
+
+
+def build(tape: Tape) -> tuple[Callable[..., float], str]:
+    """The compiled replay over a batch (run without floating-point warnings) and its source."""
+    source, namespace = generate(tape)
+    _count[0] += 1
+    filename = f"<autodiff numpy step {_count[0]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    replay = namespace["replay"]
+
+    def run(args: Any, params: list[Any], seed: float) -> float:
+        with np.errstate(all="ignore"):
+            return replay(args, params, seed)
+
+    return run, source

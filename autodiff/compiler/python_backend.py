@@ -1,0 +1,300 @@
+"""The Python backend: a tape as straight-line Python source, compiled once.
+
+Forward: one line per op, ``v7 = v3 * v5``. Backward: the adjoint list,
+``g3 += v5 * g7``, last op first, only for slots a parameter's gradient flows
+through. Every float operation is the one the eager engine performs, in the same
+order (the same vocabulary functions on floats, the same ``dx * g`` products, the
+same accumulation order), so loss and gradients are bit-identical to
+``f(...).backward()``. (An intermediate gradient starts as its first term rather
+than ``0.0 + term``; that can only change the sign of a zero, which the parameters'
+gradients, which start at their current ``.grad``, do not see.)
+
+With ``batch``, the ops that depend on no input (a regulariser) run once, before a
+loop over the examples; their gradients are summed over the loop, then
+backpropagated once.
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+from autodiff.compiler import symbolic
+from autodiff.compiler.tape import Op, Tape
+from autodiff.core import floats, rules
+
+# How each vocabulary function is written in Python: the one place to add a function.
+# A function not listed is called by name (floats.X, else rules.X): always exact.
+INLINE: dict[str, str] = {
+    "div": "({0} / {1} if {1} else _f_div({0}, {1}))",  # floats.div's own first branch
+    "relu": "(0.0 if {0} <= 0.0 else {0})",
+    "step": "(1.0 if {0} > 0.0 else ({0} if {0} != {0} else 0.0))",
+    "abs": "abs({0})",
+}
+
+
+def _float_function(name: str) -> Callable[..., Any]:
+    fn = getattr(floats, name, None)
+    if callable(fn):
+        return fn
+    return symbolic.VOCABULARY.get(name) or getattr(rules, name)
+
+
+def _call(fn: str, args: list[str]) -> str:
+    if fn == "div" and _nonzero_number(args[1]):
+        return f"({_atom(args[0])} / {args[1]})"  # floats.div's own first branch
+    template = INLINE.get(fn)
+    if template is not None and all(_atom(a) == a for a in args):
+        return template.format(*args)
+    # an expression used twice by a template would be computed twice: call instead
+    return f"_f_{fn}({', '.join(args)})"
+
+
+def _nonzero_number(text: str) -> bool:
+    try:
+        return float(text) != 0.0
+    except ValueError:
+        return False
+
+
+_MAX_INLINE = 24  # ops folded into one expression (deeper nesting slows Python's compiler)
+
+
+class _Writer:
+    """Source lines of one replay function, and the objects it refers to by name.
+
+    Two shortcuts keep the source short (Python compiles a 65k-op step in about a
+    second per 100k lines) without changing a single float operation:
+    a value used once and never by the backward pass is written into its user's
+    expression (``v9 = v1 * v2 + v3 * v4``), and a gradient that is a copy of
+    another (the inputs of ``+``) is that other variable, not a new line."""
+
+    def __init__(
+        self,
+        tape: Tape,
+        vary: list[bool],
+        needs: list[bool],
+        vector_call: Callable[[Op, str, list[str]], str] | None = None,
+    ) -> None:
+        self.tape = tape
+        # vector_call: how the numpy backend writes a call in an op over the batch
+        self.vector = vary if vector_call is not None else [False] * tape.n_slots
+        self.vector_call = vector_call
+        self.vary = vary
+        self.needs = needs
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {"inf": floats.inf, "nan": floats.nan}
+        for name in symbolic.VOCABULARY:
+            self.namespace[f"_f_{name}"] = _float_function(name)
+        self.names: dict[int, Any] = {}  # slot -> text, or (text, precedence) if inlined
+        for k, c in enumerate(tape.consts):
+            self.names[tape.first_const + k] = symbolic.number(c)
+        self.size: dict[int, int] = {}  # ops folded into an inlined slot's text
+        self.alias: dict[int, str] = {}  # gradient slot -> the variable that holds it
+        self.foldable = self._foldable()
+
+    def _foldable(self) -> list[bool]:
+        """Slots used by exactly one op (of the same section) and never by the backward pass."""
+        tape, needs, vary = self.tape, self.needs, self.vary
+        uses = [0] * tape.n_slots
+        user_varies = [False] * tape.n_slots
+        kept = [False] * tape.n_slots
+        kept[tape.output] = True
+        for op in tape.ops:
+            for s in op.inputs:
+                uses[s] += 1
+                user_varies[s] = vary[op.out]
+            forms = symbolic.forms(op.rule)
+            if forms.forward is None:
+                kept[op.out] = True
+            if not needs[op.out]:
+                continue
+            names = {f"x{k}": s for k, s in enumerate(op.inputs)}
+            names["out"] = op.out
+            for k, s in enumerate(op.inputs):
+                if not needs[s]:
+                    continue
+                if forms.derivatives is None:
+                    for t in (*op.inputs, op.out):
+                        kept[t] = True
+                else:
+                    for name in symbolic.placeholders(forms.derivatives[k]):
+                        kept[names[name]] = True
+        first_op = tape.first_const + len(tape.consts)
+        return [
+            i >= first_op and uses[i] == 1 and not kept[i] and user_varies[i] == vary[i]
+            for i in range(tape.n_slots)
+        ]
+
+    def v(self, slot: int) -> Any:
+        return self.names.get(slot, f"v{slot}")
+
+    def g(self, slot: int) -> str:
+        return self.alias.get(slot, f"g{slot}")
+
+    def emit(self, line: str, indent: int = 1) -> None:
+        self.lines.append("    " * indent + line)
+
+    def calls(self, op: Op) -> Callable[[str, list[str]], str]:
+        if self.vector[op.out]:
+            vector_call = self.vector_call
+            assert vector_call is not None
+            return lambda fn, args: vector_call(op, fn, args)
+        return _call
+
+    def forward(self, op: Op, indent: int) -> None:
+        form = symbolic.forms(op.rule).forward
+        if form is None and self.vector[op.out]:
+            self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
+        if form is None:
+            fn = f"_F{op.out}"
+            self.namespace[fn] = op.rule.forward
+            args = ", ".join(self._text(s) for s in op.inputs)
+            self.emit(f"v{op.out} = float({fn}({args}))", indent)
+            return
+        text, prec = symbolic.render_with_precedence(form, self._names(op), self.calls(op))
+        size = 1 + sum(self.size.get(s, 0) for s in op.inputs)
+        if self.foldable[op.out] and size < _MAX_INLINE:
+            self.names[op.out] = (text, prec)
+            self.size[op.out] = size
+        else:
+            self.emit(f"v{op.out} = {text}", indent)
+
+    def backward(self, op: Op, started: set[int], indent: int) -> None:
+        """The adjoint lines of ``op``; ``started`` holds slots whose gradient exists."""
+        derivatives = symbolic.forms(op.rule).derivatives
+        g = self.g(op.out)
+        if derivatives is None and self.vector[op.out]:
+            self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
+        if derivatives is None:
+            fn = f"_D{op.out}"
+            self.namespace[fn] = op.rule.derivatives
+            args = ", ".join(self._text(s) for s in (*op.inputs, op.out))
+            self.emit(f"_d = {fn}({args})", indent)
+            terms = [f"_d[{k}]" for k in range(len(op.inputs))]
+        else:
+            names = self._names(op)
+            terms = [_factor(d, names, self.calls(op)) for d in derivatives]
+        for k, slot in enumerate(op.inputs):
+            if not self.needs[slot]:
+                continue
+            term = terms[k]
+            product = g if term == "1.0" else f"-{g}" if term == "-1.0" else f"{term} * {g}"
+            if self.vector[op.out] and not self.vector[slot]:
+                # an array over the batch flows into a per-call value: sum over the batch
+                product = f"_sum({product})"
+            if self.vector[slot] and slot in started and slot not in self.alias:
+                # arrays are shared by aliases: never update one in place
+                self.emit(f"g{slot} = g{slot} + {product}", indent)
+                continue
+            if slot in self.alias:  # a copy so far: now a sum of its own
+                self.emit(f"g{slot} = {self.alias.pop(slot)} + {product}", indent)
+            elif slot not in started:
+                started.add(slot)
+                if product == g:
+                    self.alias[slot] = g
+                else:
+                    self.emit(f"g{slot} = {product}", indent)
+            elif product == f"-{g}":
+                self.emit(f"g{slot} -= {g}", indent)
+            else:
+                self.emit(f"g{slot} += {product}", indent)
+
+    def _text(self, slot: int) -> str:
+        name = self.v(slot)
+        return name[0] if isinstance(name, tuple) else name
+
+    def _names(self, op: Op) -> dict[str, Any]:
+        names: dict[str, Any] = {f"x{k}": self.v(s) for k, s in enumerate(op.inputs)}
+        names["out"] = self.v(op.out)
+        return names
+
+
+def _factor(d: symbolic.Sym, names: dict[str, Any], calls: Any) -> str:
+    """A local derivative as the left operand of ``* g``: in parentheses if it is a sum."""
+    text, prec = symbolic.render_with_precedence(d, names, calls)
+    return text if prec >= 2 else f"({text})"
+
+
+def _atom(text: str) -> str:
+    """``text`` as one operand of ``*``: in parentheses unless it is a name or a call."""
+    return text if text.replace("_", "a").replace(".", "a").isalnum() else f"({text})"
+
+
+def _unpack(targets: list[str], source: str) -> str:
+    if len(targets) == 1:
+        return f"{targets[0]}, = {source}"
+    return f"{', '.join(targets)} = {source}"
+
+
+def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
+    """(source, namespace) of ``replay(X, P, seed)``.
+
+    Without batch, ``X`` is the flat list of inputs; with batch, a list of such lists,
+    one per example, and ``seed`` weighs each example's loss (1/n for a mean)."""
+    needs = tape.needs_grad()
+    vary = tape.varying() if batch else [False] * tape.n_slots
+    w = _Writer(tape, vary, needs)
+    params = list(range(tape.first_param, tape.first_const))
+    graded = [s for s in params if needs[s]]
+    w.lines.append("def replay(X, P, seed):")
+    if params:
+        w.emit(_unpack([f"v{s}" for s in params], "[p.data for p in P]"))
+    if tape.n_inputs and not batch:
+        w.emit(_unpack([f"v{i}" for i in range(tape.n_inputs)], "X"))
+    fixed = [op for op in tape.ops if not vary[op.out]]
+    per_example = [op for op in tape.ops if vary[op.out]]
+    for op in fixed:
+        w.forward(op, 1)
+    started: set[int] = set()
+    if graded:
+        w.emit(_unpack([f"g{s}" for s in params], "[p.grad for p in P]"))
+        started.update(graded)
+    out = tape.output
+    if batch:
+        # gradients of fixed slots are sums over the examples
+        feeds = {s for op in per_example for s in op.inputs if not vary[s] and needs[s]}
+        if needs[out] and not vary[out]:
+            feeds.add(out)
+        for s in sorted(feeds - started):
+            w.emit(f"g{s} = 0.0")
+            started.add(s)
+        w.emit("total = 0.0")
+        if tape.n_inputs:
+            w.emit(f"for {_unpack([f'v{i}' for i in range(tape.n_inputs)], '_x')[:-5]} in X:")
+        else:
+            w.emit("for _x in X:")
+        for op in per_example:
+            w.forward(op, 2)
+        w.emit(f"total += {w._text(out)}", 2)
+        if needs[out]:
+            w.emit(f"g{out} = seed" if vary[out] else f"g{out} += seed", 2)
+        inner = set(started)
+        for op in reversed(per_example):
+            if needs[op.out]:
+                w.backward(op, inner, 2)
+        w.alias.clear()  # copies made inside the loop end with it
+    elif needs[out]:
+        w.emit(f"g{out} += seed" if out in started else f"g{out} = seed")
+        started.add(out)
+    for op in reversed(fixed):
+        if needs[op.out]:
+            w.backward(op, started, 1)
+    for s in graded:
+        w.emit(f"P[{s - tape.first_param}].grad = g{s}")
+    w.emit("return total" if batch else f"return {w._text(out)}")
+    return "\n".join(w.lines) + "\n", w.namespace
+
+
+_count = [0]
+
+
+def build(tape: Tape, batch: bool) -> tuple[Callable[..., float], str]:
+    """The compiled replay function and its source."""
+    source, namespace = generate(tape, batch)
+    _count[0] += 1
+    filename = f"<autodiff compiled step {_count[0]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["replay"], source

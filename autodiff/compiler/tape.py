@@ -1,0 +1,298 @@
+"""The tape (a Wengert list): a traced function as numbered slots and ops.
+
+``trace(f, *example_args)`` runs ``f`` once on Values and records what it did as a
+flat program. Slots ``v0, v1, ...`` hold, in order, the inputs, the parameters
+(leaf Values that existed before the trace), the constants (numbers made inside
+``f``) and the op outputs, in the engine's topological order. Each op is
+``v_out = rule(v_in...)``.
+
+Reverse mode reads the same list backwards: for ``v7 = v3 * v5`` the chain rule
+adds ``d v7/d v3 * g7 = v5 * g7`` to ``g3`` (g for gradient, the adjoint of v).
+The local derivative is the rule's own lambda, read symbolically
+(``autodiff.compiler.symbolic``), never written again here. ``print(tape)`` shows
+the forward list and the adjoint list: the textbook page of reverse mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from autodiff.compiler import symbolic
+from autodiff.compiler.guard import TracedValue, TraceError, untrace
+from autodiff.compiler.structure import Structure, flatten, unflatten
+from autodiff.core.engine import topological_order
+from autodiff.core.modes import _tracing, state
+from autodiff.core.rules import Rule
+from autodiff.core.value import Value
+
+
+class Op:
+    """``v[out] = rule(v[inputs])``."""
+
+    __slots__ = ("out", "rule", "inputs")
+
+    def __init__(self, out: int, rule: Rule, inputs: tuple[int, ...]) -> None:
+        self.out = out
+        self.rule = rule
+        self.inputs = inputs
+
+
+class Tape:
+    """A traced program. Slots: ``inputs`` (flat argument order), ``params``, ``consts``,
+    then one per op; ``output`` is the slot of f's result. ``len(tape)`` counts ops."""
+
+    def __init__(
+        self,
+        structure: Structure,
+        n_inputs: int,
+        params: list[Value],
+        consts: list[float],
+        ops: list[Op],
+        output: int,
+        data: list[float],
+    ) -> None:
+        self.structure = structure
+        self.n_inputs = n_inputs
+        self.params = params
+        self.consts = consts
+        self.ops = ops
+        self.output = output
+        self.data = data  # every slot's value in the traced call
+        self.n_slots = n_inputs + len(params) + len(consts) + len(ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    @property
+    def first_param(self) -> int:
+        return self.n_inputs
+
+    @property
+    def first_const(self) -> int:
+        return self.n_inputs + len(self.params)
+
+    def kind(self, slot: int) -> str:
+        """ "input", "param", "const" or "op"."""
+        if slot < self.n_inputs:
+            return "input"
+        if slot < self.first_const:
+            return "param"
+        if slot < self.first_const + len(self.consts):
+            return "const"
+        return "op"
+
+    def needs_grad(self, wrt: str = "params") -> list[bool]:
+        """For each slot: does a gradient wrt the params (or the inputs too) flow through it?"""
+        kinds = ("param",) if wrt == "params" else ("param", "input")
+        needs = [self.kind(i) in kinds for i in range(self.n_slots)]
+        for op in self.ops:
+            needs[op.out] = any(needs[i] for i in op.inputs)
+        return needs
+
+    def varying(self) -> list[bool]:
+        """For each slot: does it depend on an input (per-example, in a batch)?"""
+        vary = [i < self.n_inputs for i in range(self.n_slots)]
+        for op in self.ops:
+            vary[op.out] = any(vary[i] for i in op.inputs)
+        return vary
+
+    # the listings
+    def forward_listing(self) -> list[str]:
+        """One line per slot: ``v7 = v3 * v5   # *``."""
+        lines = []
+        for i in range(self.n_inputs):
+            lines.append(f"v{i} = input {self._input_name(i)}")
+        for k, p in enumerate(self.params):
+            label = f" {p.label}" if p.label else ""
+            lines.append(f"v{self.first_param + k} = param{label}  ({p.data!r})")
+        for k, c in enumerate(self.consts):
+            lines.append(f"v{self.first_const + k} = {symbolic.number(c)}")
+        for op in self.ops:
+            lines.append(f"{f'v{op.out} = {forward_text(op)}':<28}  # {op.rule.name}")
+        lines.append(f"return v{self.output}")
+        return lines
+
+    def adjoint_listing(self) -> list[str]:
+        """The chain rule, last op first: ``g3 += v5 * g7``; gradients start at 0."""
+        needs = self.needs_grad(wrt="inputs")
+        lines = [f"g{self.output} = 1.0"]
+        for op in reversed(self.ops):
+            if not needs[op.out]:
+                continue
+            for k, d in enumerate(adjoint_terms(op)):
+                if needs[op.inputs[k]]:
+                    lines.append(f"{accumulate(op, k, d, 'g'):<28}  # {op.rule.name}")
+        return lines
+
+    def __str__(self) -> str:
+        forward = self.forward_listing()
+        adjoint = self.adjoint_listing()
+        return "\n".join(
+            [f"forward ({len(self)} ops)", *("  " + line for line in forward)]
+            + ["adjoint (reverse mode)", *("  " + line for line in adjoint)]
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Tape({len(self)} ops, {self.n_inputs} inputs, {len(self.params)} params, "
+            f"{len(self.consts)} consts)"
+        )
+
+    def _input_name(self, i: int) -> str:
+        index: list[str] = []
+
+        def walk(s: Structure, path: str, counter: list[int]) -> bool:
+            if s is None:
+                if counter[0] == i:
+                    index.append(path)
+                    return True
+                counter[0] += 1
+                return False
+            return any(walk(c, f"{path}[{j}]", counter) for j, c in enumerate(s))
+
+        walk(self.structure, "args", [0])
+        return index[0] if index else "?"
+
+
+def slot_names(op: Op, prefix: str = "v") -> dict[str, str]:
+    """The rule's placeholders (x0, x1, out) named by the op's slots."""
+    names = {f"x{k}": f"{prefix}{s}" for k, s in enumerate(op.inputs)}
+    names["out"] = f"{prefix}{op.out}"
+    return names
+
+
+def forward_text(op: Op) -> str:
+    form = symbolic.forms(op.rule).forward
+    args = ", ".join(f"v{s}" for s in op.inputs)
+    if form is None:
+        return f"{op.rule.name}({args})"
+    return symbolic.render(form, slot_names(op))
+
+
+def adjoint_terms(op: Op) -> list[str]:
+    """Each input's local derivative as text (``v5``, ``1.0 - v7 * v7``)."""
+    derivatives = symbolic.forms(op.rule).derivatives
+    if derivatives is None:
+        args = ", ".join(f"v{s}" for s in (*op.inputs, op.out))
+        return [f"d{op.rule.name}[{k}]({args})" for k in range(len(op.inputs))]
+    names = slot_names(op)
+    terms = []
+    for d in derivatives:
+        text, prec = symbolic.render_with_precedence(d, names)
+        terms.append(text if prec >= 2 else f"({text})")  # a sum is put in parentheses
+    return terms
+
+
+def accumulate(op: Op, k: int, derivative: str, prefix: str) -> str:
+    """``g3 += v5 * g7`` (``+= g7`` for a derivative of 1, ``-= g7`` for -1)."""
+    target, source = f"{prefix}{op.inputs[k]}", f"{prefix}{op.out}"
+    if derivative == "1.0":
+        return f"{target} += {source}"
+    if derivative == "-1.0":
+        return f"{target} -= {source}"
+    return f"{target} += {derivative} * {source}"
+
+
+def trace(f: Callable[..., Any], *example_args: Any, params: Sequence[Value] | None = None) -> Tape:
+    """Run ``f`` once on Values made from ``example_args`` and return its Tape.
+
+    ``example_args`` are numbers or (nested) lists of numbers. ``params`` lists the
+    parameters; by default every leaf Value ``f`` reaches that existed before the
+    trace. Raises TraceError where replaying the trace would be wrong (see guard).
+    """
+    if not callable(f):
+        raise TypeError(f"trace() expected a function, got {type(f).__name__}")
+    if state.tracer is not None:
+        raise TraceError("trace() called while already tracing")
+    structure, flat = flatten(list(example_args), "trace() argument")
+    inputs = [Value(x) for x in flat]
+    made: dict[int, Value] = {}  # leaves made during the trace (constants), by id
+    traced: list[Value] = []
+
+    def hook(out: Value, rule: Rule | None, x: Value | None, y: Value | None) -> None:
+        if rule is None:
+            made[id(out)] = out
+        elif not state.recording:
+            if any(v is not None and id(v) not in made for v in (x, y)):
+                raise TraceError(
+                    f"an op under no_grad() at {_where()} uses a traced value; its result "
+                    "would be frozen into the trace as a constant"
+                )
+            made[id(out)] = out
+        else:
+            out.__class__ = TracedValue
+            traced.append(out)
+
+    try:
+        with _tracing(hook):
+            result = f(*unflatten(structure, inputs))
+    finally:
+        untrace(traced)
+    if not isinstance(result, Value):
+        raise TraceError(f"the traced function must return a Value, got {type(result).__name__}")
+    return _record(result, structure, inputs, made, params)
+
+
+def tape_of(root: Value, params: Sequence[Value] | None = None) -> Tape:
+    """The Tape of a graph already built (no inputs; its leaves are ``params`` or constants).
+
+    Nothing is replayed from user code here, so no guard is needed: the tape is the
+    graph, flattened. ``params=None`` makes every leaf a parameter."""
+    if not isinstance(root, Value):
+        raise TypeError(f"tape_of() expected a Value, got {type(root).__name__}")
+    return _record(root, (), [], {}, params)
+
+
+def _where() -> str:
+    from autodiff.compiler.guard import where_in_user_code
+
+    return where_in_user_code(3)
+
+
+def _record(
+    root: Value,
+    structure: Structure,
+    inputs: list[Value],
+    made: dict[int, Value],
+    params: Sequence[Value] | None,
+) -> Tape:
+    order = topological_order(root)
+    slot: dict[int, int] = {id(v): i for i, v in enumerate(inputs)}
+    listed = None if params is None else {id(p) for p in params}
+    param_list: list[Value] = list(params) if params is not None else []
+    if params is not None:
+        for p in param_list:
+            if not isinstance(p, Value) or not p.is_leaf:
+                raise TypeError(f"params expected leaf Values, got {p!r}")
+    consts: list[Value] = []
+    for v in order:
+        if v._rule is not None or id(v) in slot:
+            continue
+        if id(v) in made or (listed is not None and id(v) not in listed):
+            consts.append(v)
+        elif listed is None:
+            param_list.append(v)
+    for k, p in enumerate(param_list):
+        slot.setdefault(id(p), len(inputs) + k)
+    first_const = len(inputs) + len(param_list)
+    for k, c in enumerate(consts):
+        slot[id(c)] = first_const + k
+    ops: list[Op] = []
+    data = [v.data for v in inputs] + [p.data for p in param_list] + [c.data for c in consts]
+    for v in order:
+        if v._rule is None:
+            continue
+        out = len(data)
+        slot[id(v)] = out
+        ops.append(Op(out, v._rule, tuple(slot[id(u)] for u in v._prev)))
+        data.append(v.data)
+    return Tape(
+        structure,
+        len(inputs),
+        param_list,
+        [c.data for c in consts],
+        ops,
+        slot[id(root)],
+        data,
+    )

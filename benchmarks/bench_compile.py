@@ -1,0 +1,218 @@
+"""Trace once, replay fast: the moons training step on every path, each in its own process.
+
+Run by hand (not a test):
+
+    python benchmarks/bench_compile.py            # 15 timed steps per engine
+    python benchmarks/bench_compile.py --quick    # 9 timed steps, rougher
+    python benchmarks/bench_compile.py --train    # also time `autodiff train moons`
+
+The step is micrograd's demo (benchmarks/bench_engine.py): 100 moons points, MLP
+2-16-16-1 (ReLU), mean hinge loss + 1e-4 * sum p^2, SGD. Engines: micrograd 0.1.0
+(collector on and off), autodiff eager, autodiff compiled (Python backend, the whole
+batch as one tape), autodiff compiled (numpy backend, batch="mean" over a per-example
+tape) and PyTorch on batched tensors with one thread (skipped if torch is missing).
+Each prints the median of the timed steps after warm-up; the table gives ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORKERS = (
+    "micrograd (gc on)",
+    "micrograd (gc off)",
+    "autodiff eager",
+    "compiled python",
+    "compiled numpy",
+    "torch batched, 1 thread",
+)
+
+
+def _timed(step, steps: int, warmup: int, collect: bool = False) -> list[float]:
+    times = []
+    for k in range(warmup + steps):
+        if collect:
+            gc.collect()
+        start = time.perf_counter()
+        step(k)
+        if k >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _demo(engine: str):
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(ROOT))
+    import bench_engine
+
+    bench_engine._use_engine(engine)
+    return bench_engine
+
+
+def worker_eager(engine: str, steps: int, warmup: int, gc_off: bool) -> dict:
+    demo = _demo(engine)
+    X, y = demo.make_moons()
+    model = demo._demo_model()
+    if gc_off:
+        gc.disable()
+    times = _timed(lambda k: demo.train_step(model, X, y, k), steps, warmup, collect=gc_off)
+    return {"times": times}
+
+
+def worker_compiled(backend: str, steps: int, warmup: int) -> dict:
+    demo = _demo("autodiff")
+    import autodiff
+
+    X, y = demo.make_moons()
+    model = demo._demo_model()
+    params = model.parameters()
+
+    if backend == "python":
+
+        def f(xs, ys):  # the demo's loss, the whole batch in one tape
+            scores = [model(x) for x in xs]
+            data = sum((1 + -t * s).relu() for t, s in zip(ys, scores, strict=True))
+            return data * (1.0 / len(xs)) + 1e-4 * sum(p * p for p in params)
+
+        step = autodiff.compile(f)
+    else:
+
+        def f(x, t):  # one example; the mean over the batch is the demo's loss
+            return (1 + -t * model(x)).relu() + 1e-4 * sum(p * p for p in params)
+
+        step = autodiff.compile(f, batch="mean", backend="numpy")
+    start = time.perf_counter()
+    step(X, y)
+    compile_time = time.perf_counter() - start
+
+    def train(k: int) -> None:
+        for p in params:
+            p.grad = 0.0
+        step(X, y)
+        lr = 1.0 - 0.9 * k / 100
+        for p in params:
+            p.data -= lr * p.grad
+
+    return {"times": _timed(train, steps, warmup), "compile": compile_time, "ops": len(step.tape)}
+
+
+def worker_torch(steps: int, warmup: int) -> dict:
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "torch is not importable"}
+    torch.set_num_threads(1)
+    demo = _demo("autodiff")
+    X, y = demo.make_moons()
+    Xt = torch.tensor(X, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(1337)
+    sizes = [2, 16, 16, 1]
+    params = []
+    for i in range(3):
+        params.append(
+            torch.rand(sizes[i], sizes[i + 1], generator=gen, dtype=torch.float64) * 2 - 1
+        )
+        params.append(torch.zeros(sizes[i + 1], dtype=torch.float64))
+    for p in params:
+        p.requires_grad_(True)
+
+    def train(k: int) -> None:
+        h = torch.relu(Xt @ params[0] + params[1])
+        h = torch.relu(h @ params[2] + params[3])
+        scores = (h @ params[4] + params[5]).squeeze(1)
+        loss = torch.relu(1 - yt * scores).mean() + 1e-4 * sum((p * p).sum() for p in params)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        lr = 1.0 - 0.9 * k / 100
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+
+    return {"times": _timed(train, steps, warmup), "version": torch.__version__}
+
+
+def run_worker(name: str, steps: int, warmup: int) -> dict:
+    if name.startswith("micrograd"):
+        return worker_eager("micrograd", steps, warmup, gc_off="off" in name)
+    if name == "autodiff eager":
+        return worker_eager("autodiff", steps, warmup, gc_off=False)
+    if name.startswith("compiled"):
+        return worker_compiled(name.split()[1], steps, warmup)
+    return worker_torch(steps, warmup)
+
+
+def _spawn(name: str, steps: int, warmup: int) -> dict:
+    command = [sys.executable, __file__, "--worker", name, "--steps", str(steps)]
+    command += ["--warmup", str(warmup)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _train_wall_time(eager: bool) -> float:
+    command = [sys.executable, "-m", "autodiff", "train", "moons", "--no-plot", "--no-progress"]
+    start = time.perf_counter()
+    subprocess.run(command + (["--eager"] if eager else []), capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--train", action="store_true", help="also time autodiff train moons")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(run_worker(args.worker, args.steps, args.warmup)))
+        return
+    steps = 9 if args.quick else args.steps
+    results = {}
+    for name in WORKERS:
+        # micrograd and eager take ~0.1-1 s a step: fewer warm-up steps there
+        results[name] = _spawn(name, steps, 1 if "compiled" not in name else args.warmup)
+        print(f"  measured {name}", file=sys.stderr)
+    median = {n: statistics.median(r["times"]) for n, r in results.items() if "times" in r}
+    print(f"moons step (100 points, MLP 2-16-16-1), median of {steps} steps after warm-up")
+    print(f"{datetime.date.today()}, Python {platform.python_version()}, {platform.machine()}")
+    header = f"{'engine':26}{'ms/step':>10}{'vs mg gc on':>13}{'vs mg gc off':>14}{'vs torch':>10}"
+    print(header)
+    torch_ms = median.get("torch batched, 1 thread")
+    for name in WORKERS:
+        if name not in median:
+            print(f"{name:26}{'skipped: ' + results[name].get('skipped', '?'):>47}")
+            continue
+        ms = median[name] * 1e3
+        on = median["micrograd (gc on)"] / median[name]
+        off = median["micrograd (gc off)"] / median[name]
+        vs_torch = f"{median[name] / torch_ms:9.2f}" if torch_ms else "        -"
+        print(f"{name:26}{ms:10.3f}{on:12.1f}x{off:13.1f}x {vs_torch}")
+    for name in ("compiled python", "compiled numpy"):
+        r = results[name]
+        print(
+            f"{name}: first call (trace + generate + compile) {r['compile']:.2f} s, {r['ops']} ops"
+        )
+    print(
+        "ratios: 'vs mg' = micrograd's time / this engine's (higher is faster); "
+        "'vs torch' = this engine's time / torch's (<= 1.0 is as fast or faster)"
+    )
+    if args.train:
+        eager, compiled = _train_wall_time(True), _train_wall_time(False)
+        print(f"autodiff train moons: eager {eager:.1f} s, compiled {compiled:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
