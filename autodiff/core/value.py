@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import reprlib
+from collections.abc import Callable
 from numbers import Real
 from typing import Any, Union
 
@@ -25,6 +26,58 @@ def _to_float(x: object, what: str) -> float:
         return float(x)
     except OverflowError:  # an int beyond float range: refuse rather than guess
         raise ValueError(f"{what} got an int too large for a float, {_describe(x)}") from None
+
+
+def _binary_op(rule: rules.Rule, reflected: bool = False) -> Callable[[Value, Operand], Value]:
+    """The method ``self <op> other`` (or ``other <op> self`` if reflected) for a rule.
+
+    Its body is _binary's, written out so that an operator is one Python call, not two:
+    forward passes are made of little else.
+    """
+    forward = rule.forward
+
+    def method(self: Value, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _lift(other, rule)
+        a, b = self, other
+        if reflected:
+            a, b = b, a
+        out = _new(Value)
+        out.data = forward(a.data, b.data)
+        out.grad = 0.0
+        out.label = ""
+        if state.plain:
+            out._rule = rule
+            out._x = a
+            out._y = b
+        else:
+            _record(out, rule, a, b)
+        return out
+
+    method.__doc__ = f"other {rule.name} self" if reflected else f"self {rule.name} other"
+    return method
+
+
+def _unary_op(rule: rules.Rule, doc: str | None = None) -> Callable[[Value], Value]:
+    """The method ``self.f()`` (or ``-self``, ``abs(self)``) for a one-input rule; one call."""
+    forward = rule.forward
+
+    def method(self: Value) -> Value:
+        out = _new(Value)
+        out.data = forward(self.data)
+        out.grad = 0.0
+        out.label = ""
+        if state.plain:
+            out._rule = rule
+            out._x = self
+            out._y = None
+        else:
+            _record(out, rule, self, None)
+        return out
+
+    method.__name__ = rule.name
+    method.__doc__ = doc
+    return method
 
 
 class Value:
@@ -73,78 +126,33 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
-    # arithmetic: a + b, 2 + a, ...
-    def __add__(self, other: Operand) -> Value:
-        return _binary(rules.ADD, self, other)
-
-    def __radd__(self, other: Operand) -> Value:
-        return _binary(rules.ADD, other, self)
-
-    def __sub__(self, other: Operand) -> Value:
-        return _binary(rules.SUB, self, other)
-
-    def __rsub__(self, other: Operand) -> Value:
-        return _binary(rules.SUB, other, self)
-
-    def __mul__(self, other: Operand) -> Value:
-        return _binary(rules.MUL, self, other)
-
-    def __rmul__(self, other: Operand) -> Value:
-        return _binary(rules.MUL, other, self)
-
-    def __truediv__(self, other: Operand) -> Value:
-        return _binary(rules.DIV, self, other)
-
-    def __rtruediv__(self, other: Operand) -> Value:
-        return _binary(rules.DIV, other, self)
+    # Operators and functions are built from the rule table by _binary_op / _unary_op
+    # (below the class): each creates its output node itself, the hottest path there is.
+    __add__ = _binary_op(rules.ADD)
+    __radd__ = _binary_op(rules.ADD, reflected=True)
+    __sub__ = _binary_op(rules.SUB)
+    __rsub__ = _binary_op(rules.SUB, reflected=True)
+    __mul__ = _binary_op(rules.MUL)
+    __rmul__ = _binary_op(rules.MUL, reflected=True)
+    __truediv__ = _binary_op(rules.DIV)
+    __rtruediv__ = _binary_op(rules.DIV, reflected=True)
+    __rpow__ = _binary_op(rules.POW, reflected=True)
+    __neg__ = _unary_op(rules.NEG)
+    __abs__ = _unary_op(rules.ABS)
+    exp = _unary_op(rules.EXP, "e ** self.")
+    log = _unary_op(rules.LOG, "Natural logarithm (log 0 = -inf, log of a negative = nan).")
+    sqrt = _unary_op(rules.SQRT, "Square root (nan for negatives).")
+    sin = _unary_op(rules.SIN, "Sine.")
+    cos = _unary_op(rules.COS, "Cosine.")
+    tanh = _unary_op(rules.TANH, "Hyperbolic tangent.")
+    sigmoid = _unary_op(rules.SIGMOID, "Logistic sigmoid 1 / (1 + e^-x).")
+    relu = _unary_op(rules.RELU, "max(0, self).")
 
     def __pow__(self, other: Operand) -> Value:
         if isinstance(other, Value):
             return _binary(rules.POW, self, other)
         # a constant exponent is part of the op, not an input: no d/dk to compute
         return _unary(rules.constant_power(_to_float(other, "Value ** exponent")), self)
-
-    def __rpow__(self, other: Operand) -> Value:
-        return _binary(rules.POW, other, self)
-
-    def __neg__(self) -> Value:
-        return _unary(rules.NEG, self)
-
-    def __abs__(self) -> Value:
-        return _unary(rules.ABS, self)
-
-    # functions: a.exp(), a.tanh(), ...
-    def exp(self) -> Value:
-        """e ** self."""
-        return _unary(rules.EXP, self)
-
-    def log(self) -> Value:
-        """Natural logarithm (log 0 = -inf, log of a negative = nan)."""
-        return _unary(rules.LOG, self)
-
-    def sqrt(self) -> Value:
-        """Square root (nan for negatives)."""
-        return _unary(rules.SQRT, self)
-
-    def sin(self) -> Value:
-        """Sine."""
-        return _unary(rules.SIN, self)
-
-    def cos(self) -> Value:
-        """Cosine."""
-        return _unary(rules.COS, self)
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent."""
-        return _unary(rules.TANH, self)
-
-    def sigmoid(self) -> Value:
-        """Logistic sigmoid 1 / (1 + e^-x)."""
-        return _unary(rules.SIGMOID, self)
-
-    def relu(self) -> Value:
-        """max(0, self)."""
-        return _unary(rules.RELU, self)
 
     def backward(self, gradient: float = 1.0, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every Value this one depends on with d(self)/d(it).
