@@ -4,6 +4,8 @@ Run by hand from anywhere (not a test; micrograd comes with the `bench` extra):
 
     python benchmarks/bench_engine.py            # full run, about a minute
     python benchmarks/bench_engine.py --quick    # a few seconds, rougher numbers
+    python benchmarks/bench_engine.py --against 2d7bfa9 [--rounds 7]
+                                                 # this engine vs an earlier commit's
 
 It measures
   (a) micrograd's demo training step: 100 two-moons points, an MLP 2-16-16-1 of plain
@@ -11,7 +13,10 @@ It measures
       once with the garbage collector as Python sets it and once with it disabled;
   (b) memory per op, with tracemalloc: a chain of binary ops, and the demo's loss graph;
   (c) backward through a long chain x = x + 1.0: 10^6 ops on autodiff, and the longest
-      chain micrograd's recursive topological sort survives.
+      chain micrograd's recursive topological sort survives;
+  (d) with --against REV only: the demo step on this checkout against the autodiff of git
+      revision REV (exported with `git archive` to a temporary directory and run by its own
+      copy of this file), in alternating worker processes, and the ratio of their medians.
 
 The orchestrator (no arguments) starts one worker process per engine and measurement, so
 the engines never share an interpreter, a heap or collector state; the workers
@@ -413,6 +418,50 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
+def compare_with_revision(rev: str, rounds: int) -> None:
+    """(d): the demo step here and at git revision ``rev``, alternating, ``rounds`` times each.
+
+    Alternating the two engines spreads the load of a shared machine over both; each round
+    is one worker process per engine, reporting its median of 7 steps, and the verdict uses
+    the median over rounds.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="autodiff-") as old_root:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=False
+        )
+        if archive.returncode != 0:
+            sys.exit(f"git archive {rev} failed: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", old_root], input=archive.stdout, check=True)
+        scripts = {
+            rev: Path(old_root) / "benchmarks" / "bench_engine.py",
+            "this checkout": Path(__file__).resolve(),
+        }
+        medians: dict[str, list[float]] = {name: [] for name in scripts}
+        losses = {}
+        for k in range(rounds):
+            for name, script in scripts.items():
+                print(f"  round {k + 1}/{rounds}: {name} ...", file=sys.stderr)
+                cmd = [sys.executable, str(script), "--worker", "autodiff", "--measure", "step"]
+                done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    sys.exit(f"worker for {name} failed:\n{done.stderr}")
+                out = json.loads(done.stdout.strip().splitlines()[-1])
+                medians[name].append(out["median"] * 1e3)
+                losses[name] = out["losses"][-1]
+    print()
+    print(f"(d) demo training step, this checkout vs autodiff at {rev} ({rounds} rounds)")
+    print("    ms per step, each round's median of 7 steps; the machine may be shared")
+    for name, values in medians.items():
+        row = " ".join(f"{v:6.1f}" for v in values)
+        print(f"    {name:<14} median {statistics.median(values):7.1f}   rounds: {row}")
+    ratio = statistics.median(medians[rev]) / statistics.median(medians["this checkout"])
+    print(f"    speed-up {ratio:.2f}x   (target >= 1.2x: {_verdict(ratio >= 1.2)})")
+    same = losses[rev] == losses["this checkout"]
+    print(f"    same last loss: {same} ({losses['this checkout']!r})")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps, shorter chains")
@@ -421,9 +470,13 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--gc", choices=("default", "off", "-"), default="default", help=argparse.SUPPRESS
     )
+    parser.add_argument("--against", metavar="REV", help="compare the step with git revision REV")
+    parser.add_argument("--rounds", type=int, default=7, help="worker pairs for --against")
     args = parser.parse_args(argv)
     if args.worker:
         worker(args)
+    elif args.against:
+        compare_with_revision(args.against, args.rounds)
     else:
         orchestrate(args.quick)
 

@@ -20,6 +20,8 @@ def _describe(x: object) -> str:
 
 def _to_float(x: object, what: str) -> float:
     """x as a float, or a TypeError that names x and what was expected."""
+    if type(x) is float:  # the common case, before the slower check against numbers.Real
+        return x
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{what} expected an int or float, got {_describe(x)}")
     try:
@@ -170,6 +172,8 @@ class Value:
 def _lift(x: object, rule: rules.Rule) -> Value:
     if isinstance(x, Value):
         return x
+    if type(x) is float:  # the usual constant: skip building an error message
+        return Value(x)
     return Value(_to_float(x, f"operand of '{rule.name}'"))
 
 
