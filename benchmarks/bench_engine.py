@@ -4,7 +4,7 @@ Run by hand from anywhere (not a test; micrograd comes with the `bench` extra):
 
     python benchmarks/bench_engine.py            # full run, about a minute
     python benchmarks/bench_engine.py --quick    # a few seconds, rougher numbers
-    python benchmarks/bench_engine.py --against 2d7bfa9 [--rounds 7]
+    python benchmarks/bench_engine.py --against 2d7bfa9 [--rounds 7] [--gc off]
                                                  # this engine vs an earlier commit's
 
 It measures
@@ -418,7 +418,7 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
-def compare_with_revision(rev: str, rounds: int) -> None:
+def compare_with_revision(rev: str, rounds: int, collector: str) -> None:
     """(d): the demo step here and at git revision ``rev``, alternating, ``rounds`` times each.
 
     Alternating the two engines spreads the load of a shared machine over both; each round
@@ -444,6 +444,7 @@ def compare_with_revision(rev: str, rounds: int) -> None:
             for name, script in scripts.items():
                 print(f"  round {k + 1}/{rounds}: {name} ...", file=sys.stderr)
                 cmd = [sys.executable, str(script), "--worker", "autodiff", "--measure", "step"]
+                cmd += ["--gc", collector]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 if done.returncode != 0:
                     sys.exit(f"worker for {name} failed:\n{done.stderr}")
@@ -452,6 +453,7 @@ def compare_with_revision(rev: str, rounds: int) -> None:
                 losses[name] = out["losses"][-1]
     print()
     print(f"(d) demo training step, this checkout vs autodiff at {rev} ({rounds} rounds)")
+    print(f"    collector: {'disabled in the workers' if collector == 'off' else 'default'}")
     print("    ms per step, each round's median of 7 steps; the machine may be shared")
     for name, values in medians.items():
         row = " ".join(f"{v:6.1f}" for v in values)
@@ -468,7 +470,10 @@ def main(argv=None) -> None:
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--measure", choices=("step", "memory", "chain"), help=argparse.SUPPRESS)
     parser.add_argument(
-        "--gc", choices=("default", "off", "-"), default="default", help=argparse.SUPPRESS
+        "--gc",
+        choices=("default", "off", "-"),
+        default="default",
+        help="with --against: 'off' disables the collector in the workers",
     )
     parser.add_argument("--against", metavar="REV", help="compare the step with git revision REV")
     parser.add_argument("--rounds", type=int, default=7, help="worker pairs for --against")
@@ -476,7 +481,7 @@ def main(argv=None) -> None:
     if args.worker:
         worker(args)
     elif args.against:
-        compare_with_revision(args.against, args.rounds)
+        compare_with_revision(args.against, args.rounds, "off" if args.gc == "off" else "default")
     else:
         orchestrate(args.quick)
 
