@@ -118,12 +118,13 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
             g = node.grad
             x = node._x
             y = node._y
+            derivatives = node._rule.derivatives  # an attribute, then a call: no method lookup
             if y is None:
-                (dx,) = node._rule.derivatives(x.data, node.data)
+                (dx,) = derivatives(x.data, node.data)
                 gx = x.grad
                 x.grad = dx * g if gx is None else gx + dx * g
             else:
-                dx, dy = node._rule.derivatives(x.data, y.data, node.data)
+                dx, dy = derivatives(x.data, y.data, node.data)
                 gx = x.grad
                 x.grad = dx * g if gx is None else gx + dx * g
                 gy = y.grad
