@@ -46,11 +46,13 @@ ENGINES = ("micrograd", "autodiff")
 Value = None  # the engine's Value class, set by _use_engine in a worker
 
 
-def _use_engine(name: str) -> str:
+def _use_engine(name: str, root: Path = ROOT) -> str:
     """Import the engine's Value into this module; return where it came from."""
     global Value
     if name == "autodiff":
-        sys.path.insert(0, str(ROOT))  # this checkout's autodiff, not an installed one
+        sys.path.insert(
+            0, str(root)
+        )  # this checkout's autodiff (or --root's), not an installed one
         import autodiff
 
         Value = autodiff.Value
@@ -188,21 +190,24 @@ def measure_step(steps: int, warmup: int, collector: str) -> dict:
     before = _collector_state()
     if collector == "off":
         gc.disable()
-    times, losses = [], []
+    times, cpu_times, losses = [], [], []
     for k in range(warmup + steps):
         if collector == "off":
             gc.collect()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         loss_value, acc = train_step(model, X, y, k)
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         losses.append(loss_value)
         if k >= warmup:
             times.append(elapsed)
+            cpu_times.append(cpu)
     if collector == "off":
         gc.enable()
     return {
         "times": times,
         "median": statistics.median(times),
+        "cpu_median": statistics.median(cpu_times),  # this process's CPU time: less load noise
         "losses": losses,
         "accuracy": acc,
         "collector_before": before,
@@ -307,7 +312,7 @@ def _try_chain(n: int) -> dict:
 
 
 def worker(args: argparse.Namespace) -> None:
-    source = _use_engine(args.worker)
+    source = _use_engine(args.worker, Path(args.root) if args.root else ROOT)
     quick = args.quick
     if args.measure == "step":
         out = measure_step(steps=3 if quick else 7, warmup=1, collector=args.gc)
@@ -421,9 +426,10 @@ def _cpus() -> int:
 def compare_with_revision(rev: str, rounds: int, collector: str) -> None:
     """(d): the demo step here and at git revision ``rev``, alternating, ``rounds`` times each.
 
-    Alternating the two engines spreads the load of a shared machine over both; each round
-    is one worker process per engine, reporting its median of 7 steps, and the verdict uses
-    the median over rounds.
+    Both engines run under this file's worker (``--root`` picks whose autodiff it imports),
+    so both are timed the same way. Alternating spreads the load of a shared machine over
+    both; each round is one worker process per engine reporting its median of 7 steps, in
+    wall time and in the process's CPU time (which a busy machine disturbs less).
     """
     import tempfile
 
@@ -434,32 +440,35 @@ def compare_with_revision(rev: str, rounds: int, collector: str) -> None:
         if archive.returncode != 0:
             sys.exit(f"git archive {rev} failed: {archive.stderr.decode().strip()}")
         subprocess.run(["tar", "-x", "-C", old_root], input=archive.stdout, check=True)
-        scripts = {
-            rev: Path(old_root) / "benchmarks" / "bench_engine.py",
-            "this checkout": Path(__file__).resolve(),
-        }
-        medians: dict[str, list[float]] = {name: [] for name in scripts}
+        roots = {rev: old_root, "this checkout": str(ROOT)}
+        wall: dict[str, list[float]] = {name: [] for name in roots}
+        cpu: dict[str, list[float]] = {name: [] for name in roots}
         losses = {}
         for k in range(rounds):
-            for name, script in scripts.items():
+            for name, root in roots.items():
                 print(f"  round {k + 1}/{rounds}: {name} ...", file=sys.stderr)
-                cmd = [sys.executable, str(script), "--worker", "autodiff", "--measure", "step"]
-                cmd += ["--gc", collector]
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "autodiff"]
+                cmd += ["--measure", "step", "--gc", collector, "--root", root]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 if done.returncode != 0:
                     sys.exit(f"worker for {name} failed:\n{done.stderr}")
                 out = json.loads(done.stdout.strip().splitlines()[-1])
-                medians[name].append(out["median"] * 1e3)
+                if not out["source"].startswith(root):
+                    sys.exit(f"worker for {name} imported autodiff from {out['source']}")
+                wall[name].append(out["median"] * 1e3)
+                cpu[name].append(out["cpu_median"] * 1e3)
                 losses[name] = out["losses"][-1]
     print()
     print(f"(d) demo training step, this checkout vs autodiff at {rev} ({rounds} rounds)")
     print(f"    collector: {'disabled in the workers' if collector == 'off' else 'default'}")
     print("    ms per step, each round's median of 7 steps; the machine may be shared")
-    for name, values in medians.items():
-        row = " ".join(f"{v:6.1f}" for v in values)
-        print(f"    {name:<14} median {statistics.median(values):7.1f}   rounds: {row}")
-    ratio = statistics.median(medians[rev]) / statistics.median(medians["this checkout"])
-    print(f"    speed-up {ratio:.2f}x   (target >= 1.2x: {_verdict(ratio >= 1.2)})")
+    for clock, table in (("wall", wall), ("cpu", cpu)):
+        for name, values in table.items():
+            row = " ".join(f"{v:6.1f}" for v in values)
+            median = statistics.median(values)
+            print(f"    {clock:<5}{name:<14} median {median:7.1f}   rounds: {row}")
+        ratio = statistics.median(table[rev]) / statistics.median(table["this checkout"])
+        print(f"    {clock:<5}speed-up {ratio:.2f}x   (target >= 1.2x: {_verdict(ratio >= 1.2)})")
     same = losses[rev] == losses["this checkout"]
     print(f"    same last loss: {same} ({losses['this checkout']!r})")
 
@@ -477,6 +486,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--against", metavar="REV", help="compare the step with git revision REV")
     parser.add_argument("--rounds", type=int, default=7, help="worker pairs for --against")
+    parser.add_argument("--root", help=argparse.SUPPRESS)  # a worker's autodiff checkout
     args = parser.parse_args(argv)
     if args.worker:
         worker(args)

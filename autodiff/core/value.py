@@ -38,12 +38,9 @@ def _binary_op(rule: rules.Rule, reflected: bool = False) -> Callable[[Value, Op
     """
     forward = rule.forward
 
-    def method(self: Value, other: Operand) -> Value:
-        if type(other) is not Value:
-            other = _lift(other, rule)
-        a, b = self, other
-        if reflected:
-            a, b = b, a
+    def method(a: Value, b: Operand) -> Value:
+        if type(b) is not Value:
+            b = _lift(b, rule)
         out = _new(Value)
         out.data = forward(a.data, b.data)
         out.grad = 0.0
@@ -56,8 +53,13 @@ def _binary_op(rule: rules.Rule, reflected: bool = False) -> Callable[[Value, Op
             _record(out, rule, a, b)
         return out
 
-    method.__doc__ = f"other {rule.name} self" if reflected else f"self {rule.name} other"
-    return method
+    def reflected_method(self: Value, other: Operand) -> Value:
+        # a number on the left (2 * x): rare enough to afford a second call
+        return method(_lift(other, rule), self)
+
+    method.__doc__ = f"self {rule.name} other"
+    reflected_method.__doc__ = f"other {rule.name} self"
+    return reflected_method if reflected else method
 
 
 def _unary_op(rule: rules.Rule, doc: str | None = None) -> Callable[[Value], Value]:
