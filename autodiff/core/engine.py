@@ -46,11 +46,14 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
+_REACHED = object()  # an op's grad during backward: reached in this pass, no gradient yet
+
+
 def _order(root: Value) -> list[Value]:
     """The ops ``root`` depends on, root first and every op before its inputs (the reverse
-    of topological_order, without the leaves), each op's ``grad`` set to None.
+    of topological_order, without the leaves), each op's ``grad`` set to _REACHED.
 
-    None is backward's visited mark and its fresh start at once: an op's gradient is
+    _REACHED is backward's visited mark and its fresh start at once: an op's gradient is
     recomputed on every call, so its grad slot is free to say "reached in this pass" (no
     set to hash every node into, no extra slot per node). The backward loop assigns the
     first gradient that arrives and adds the rest. Leaves are skipped: they pass nothing on.
@@ -59,26 +62,27 @@ def _order(root: Value) -> list[Value]:
     order: list[Value] = []
     stack: list[Value | None] = [root]
     push, pop, place = stack.append, stack.pop, order.append
+    reached = _REACHED  # a local: read several times per node
     try:
         while stack:
             node = pop()
             if node is None:
                 place(pop())
                 continue
-            if node.grad is None:  # already reached through another path
+            if node.grad is reached:  # already reached through another path
                 continue
-            node.grad = None
+            node.grad = reached
             push(node)
             push(None)
             x = node._x
-            if x._rule is not None and x.grad is not None:
+            if x._rule is not None and x.grad is not reached:
                 push(x)
             y = node._y
-            if y is not None and y._rule is not None and y.grad is not None:
+            if y is not None and y._rule is not None and y.grad is not reached:
                 push(y)
     except BaseException:  # e.g. KeyboardInterrupt: leave no op marked
         for node in topological_order(root):
-            if node.grad is None:
+            if node.grad is _REACHED:
                 node.grad = 0.0
         raise
     order.reverse()
@@ -107,11 +111,12 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
     if root._rule is None:
         root.grad += seed
         return
-    order = _order(root)  # op grads become None: "start fresh"
+    order = _order(root)  # op grads become _REACHED: "start fresh"
     root.grad = seed
     checking = state.anomaly
+    reached = _REACHED  # a local: read once per input in the loop below
     # The fast first-order path: derivatives evaluated on floats, stored in .grad.
-    # A grad of None means no gradient has arrived yet: assign the first, add the rest.
+    # A grad still _REACHED has had no gradient yet: assign the first, add the rest.
     node = root
     try:
         for node in order:
@@ -122,18 +127,18 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
             if y is None:
                 (dx,) = derivatives(x.data, node.data)
                 gx = x.grad
-                x.grad = dx * g if gx is None else gx + dx * g
+                x.grad = dx * g if gx is reached else gx + dx * g
             else:
                 dx, dy = derivatives(x.data, y.data, node.data)
                 gx = x.grad
-                x.grad = dx * g if gx is None else gx + dx * g
+                x.grad = dx * g if gx is reached else gx + dx * g
                 gy = y.grad
-                y.grad = dy * g if gy is None else gy + dy * g
+                y.grad = dy * g if gy is reached else gy + dy * g
             if checking:
                 _check_gradients(node, node._prev, [v.grad for v in node._prev], g)
     except BaseException as exc:  # only a custom rule can fail here: say which one
-        for v in order:  # ops no gradient reached keep the None mark: give them 0.0
-            if v.grad is None:
+        for v in order:  # ops no gradient reached keep the mark: give them 0.0
+            if v.grad is reached:
                 v.grad = 0.0
         if not isinstance(exc, Exception):  # KeyboardInterrupt ...
             raise
