@@ -4,6 +4,8 @@ Run by hand from anywhere (not a test; micrograd comes with the `bench` extra):
 
     python benchmarks/bench_engine.py            # full run, about a minute
     python benchmarks/bench_engine.py --quick    # a few seconds, rougher numbers
+    python benchmarks/bench_engine.py --against 2d7bfa9 [--rounds 7] [--gc off]
+                                                 # this engine vs an earlier commit's
 
 It measures
   (a) micrograd's demo training step: 100 two-moons points, an MLP 2-16-16-1 of plain
@@ -11,7 +13,10 @@ It measures
       once with the garbage collector as Python sets it and once with it disabled;
   (b) memory per op, with tracemalloc: a chain of binary ops, and the demo's loss graph;
   (c) backward through a long chain x = x + 1.0: 10^6 ops on autodiff, and the longest
-      chain micrograd's recursive topological sort survives.
+      chain micrograd's recursive topological sort survives;
+  (d) with --against REV only: the demo step on this checkout against the autodiff of git
+      revision REV (exported with `git archive` to a temporary directory and run by its own
+      copy of this file), in alternating worker processes, and the ratio of their medians.
 
 The orchestrator (no arguments) starts one worker process per engine and measurement, so
 the engines never share an interpreter, a heap or collector state; the workers
@@ -41,11 +46,13 @@ ENGINES = ("micrograd", "autodiff")
 Value = None  # the engine's Value class, set by _use_engine in a worker
 
 
-def _use_engine(name: str) -> str:
+def _use_engine(name: str, root: Path = ROOT) -> str:
     """Import the engine's Value into this module; return where it came from."""
     global Value
     if name == "autodiff":
-        sys.path.insert(0, str(ROOT))  # this checkout's autodiff, not an installed one
+        sys.path.insert(
+            0, str(root)
+        )  # this checkout's autodiff (or --root's), not an installed one
         import autodiff
 
         Value = autodiff.Value
@@ -183,21 +190,24 @@ def measure_step(steps: int, warmup: int, collector: str) -> dict:
     before = _collector_state()
     if collector == "off":
         gc.disable()
-    times, losses = [], []
+    times, cpu_times, losses = [], [], []
     for k in range(warmup + steps):
         if collector == "off":
             gc.collect()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         loss_value, acc = train_step(model, X, y, k)
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         losses.append(loss_value)
         if k >= warmup:
             times.append(elapsed)
+            cpu_times.append(cpu)
     if collector == "off":
         gc.enable()
     return {
         "times": times,
         "median": statistics.median(times),
+        "cpu_median": statistics.median(cpu_times),  # this process's CPU time: less load noise
         "losses": losses,
         "accuracy": acc,
         "collector_before": before,
@@ -302,7 +312,7 @@ def _try_chain(n: int) -> dict:
 
 
 def worker(args: argparse.Namespace) -> None:
-    source = _use_engine(args.worker)
+    source = _use_engine(args.worker, Path(args.root) if args.root else ROOT)
     quick = args.quick
     if args.measure == "step":
         out = measure_step(steps=3 if quick else 7, warmup=1, collector=args.gc)
@@ -413,17 +423,75 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
+def compare_with_revision(rev: str, rounds: int, collector: str) -> None:
+    """(d): the demo step here and at git revision ``rev``, alternating, ``rounds`` times each.
+
+    Both engines run under this file's worker (``--root`` picks whose autodiff it imports),
+    so both are timed the same way. Alternating spreads the load of a shared machine over
+    both; each round is one worker process per engine reporting its median of 7 steps, in
+    wall time and in the process's CPU time (which a busy machine disturbs less).
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="autodiff-") as old_root:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=False
+        )
+        if archive.returncode != 0:
+            sys.exit(f"git archive {rev} failed: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", old_root], input=archive.stdout, check=True)
+        roots = {rev: old_root, "this checkout": str(ROOT)}
+        wall: dict[str, list[float]] = {name: [] for name in roots}
+        cpu: dict[str, list[float]] = {name: [] for name in roots}
+        losses = {}
+        for k in range(rounds):
+            for name, root in roots.items():
+                print(f"  round {k + 1}/{rounds}: {name} ...", file=sys.stderr)
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "autodiff"]
+                cmd += ["--measure", "step", "--gc", collector, "--root", root]
+                done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    sys.exit(f"worker for {name} failed:\n{done.stderr}")
+                out = json.loads(done.stdout.strip().splitlines()[-1])
+                if not out["source"].startswith(root):
+                    sys.exit(f"worker for {name} imported autodiff from {out['source']}")
+                wall[name].append(out["median"] * 1e3)
+                cpu[name].append(out["cpu_median"] * 1e3)
+                losses[name] = out["losses"][-1]
+    print()
+    print(f"(d) demo training step, this checkout vs autodiff at {rev} ({rounds} rounds)")
+    print(f"    collector: {'disabled in the workers' if collector == 'off' else 'default'}")
+    print("    ms per step, each round's median of 7 steps; the machine may be shared")
+    for clock, table in (("wall", wall), ("cpu", cpu)):
+        for name, values in table.items():
+            row = " ".join(f"{v:6.1f}" for v in values)
+            median = statistics.median(values)
+            print(f"    {clock:<5}{name:<14} median {median:7.1f}   rounds: {row}")
+        ratio = statistics.median(table[rev]) / statistics.median(table["this checkout"])
+        print(f"    {clock:<5}speed-up {ratio:.2f}x   (target >= 1.2x: {_verdict(ratio >= 1.2)})")
+    same = losses[rev] == losses["this checkout"]
+    print(f"    same last loss: {same} ({losses['this checkout']!r})")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps, shorter chains")
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--measure", choices=("step", "memory", "chain"), help=argparse.SUPPRESS)
     parser.add_argument(
-        "--gc", choices=("default", "off", "-"), default="default", help=argparse.SUPPRESS
+        "--gc",
+        choices=("default", "off", "-"),
+        default="default",
+        help="with --against: 'off' disables the collector in the workers",
     )
+    parser.add_argument("--against", metavar="REV", help="compare the step with git revision REV")
+    parser.add_argument("--rounds", type=int, default=7, help="worker pairs for --against")
+    parser.add_argument("--root", help=argparse.SUPPRESS)  # a worker's autodiff checkout
     args = parser.parse_args(argv)
     if args.worker:
         worker(args)
+    elif args.against:
+        compare_with_revision(args.against, args.rounds, "off" if args.gc == "off" else "default")
     else:
         orchestrate(args.quick)
 

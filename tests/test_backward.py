@@ -308,3 +308,19 @@ def test_random_expression_gradient_matches_central_difference(expr, point):
     out.backward()
     for x, n in zip(xs, numeric, strict=True):
         assert close(x.grad, n, rel=1e-4, abs_=1e-5), (expr, point, [v.grad for v in xs], numeric)
+
+
+def test_a_failing_custom_derivative_leaves_every_gradient_a_number_and_backward_usable():
+    # backward marks the ops it has reached in their grad slot; an error must not leave
+    # a mark behind, and the next backward through the same nodes must be right
+    broken = Rule("broken", lambda x: 2.0 * x, lambda x, out: (1.0 / 0.0,))
+    a = Value(3.0)
+    h = a * a  # an op below the failing one
+    y = broken(h) + h
+    with pytest.raises(ZeroDivisionError):
+        y.backward()
+    assert all(type(v.grad) is float for v in topological_order(y))
+    z = h * 2.0
+    z.backward()
+    assert h.grad == 2.0
+    assert a.grad == 12.0  # 2 * 2a at a = 3, plus nothing from the failed pass

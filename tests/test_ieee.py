@@ -60,6 +60,7 @@ FORWARD_EDGES = [
     ("sigmoid(nan)", lambda: Value(nan).sigmoid(), nan),
     ("relu(nan) stays nan", lambda: Value(nan).relu(), nan),
     ("relu(-inf)", lambda: Value(-inf).relu(), 0.0),
+    ("relu(-0.0) keeps its sign, as PyTorch", lambda: Value(-0.0).relu(), -0.0),
     ("abs(-inf)", lambda: abs(Value(-inf)), inf),
     ("1e308 * 10", lambda: Value(1e308) * 10, inf),
     ("inf - inf", lambda: Value(inf) - inf, nan),

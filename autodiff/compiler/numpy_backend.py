@@ -47,10 +47,6 @@ def _sigmoid(x: Any) -> Any:
     return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _xlogy(x: Any, y: Any) -> Any:
-    return np.where(x == 0.0, 0.0, x * np.log(y))
-
-
 # The vocabulary in numpy, the one place to add a function (IEEE results, no warnings:
 # replays run under np.errstate(all="ignore")).
 NUMPY: dict[str, Callable[..., Any]] = {
@@ -63,13 +59,14 @@ NUMPY: dict[str, Callable[..., Any]] = {
     "cos": np.cos,
     "tanh": np.tanh,
     "abs": np.abs,
-    "sign": np.sign,
+    "sign": lambda x: np.where(x > 0.0, 1.0, np.where(x < 0.0, -1.0, 0.0)),  # 0 at ±0, nan
     "sigmoid": _sigmoid,
-    "relu": lambda x: np.maximum(x, 0.0),  # nan stays nan, as floats.relu
-    "step": lambda x: np.heaviside(x, 0.0),  # 1 for x > 0, 0 at 0 and below, nan for nan
-    "xlogy": _xlogy,
-    "times": lambda k, x: np.where((k == 0.0) & np.isinf(x), 0.0, k * x),
-    "exponent_slope": lambda a, b, out: np.where((a == 0.0) & (b >= 0.0), 0.0, _xlogy(out, a)),
+    "relu": lambda x: np.where(x < 0.0, 0.0, x),  # -0.0 and nan pass, as floats.relu
+    "step": lambda x: np.where(x <= 0.0, 0.0, 1.0),  # 1 for x > 0 and for nan
+    "exponent_slope": lambda a, b, out: np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a)),
+    # the products symbolic.chain writes
+    "masked_unless_positive": lambda x, g: np.where(x <= 0.0, 0.0, g),
+    "masked_where_zero": lambda k, y: np.where(k == 0.0, 0.0, y),
 }
 
 
@@ -275,10 +272,9 @@ def _layer_backward(
         same = _matrix_of_columns(grads)
         w.emit(f"_GA{k} = {same or '_stack([' + ', '.join(grads) + '], 1)'}")
         (d,) = symbolic.forms(rule).derivatives
-        names = {"x0": f"_Z{k}", "out": f"_A{k}"}
-        term, prec = symbolic.render_with_precedence(d, names, _matrix_call(rule))
-        term = term if prec >= 2 else f"({term})"
-        w.emit(f"_G{k} = {term} * _GA{k}" if term != "1.0" else f"_G{k} = _GA{k}")
+        names = {"x0": f"_Z{k}", "out": f"_A{k}", "g": f"_GA{k}"}
+        product = symbolic.chain(d, symbolic.Sym.arg("g"))
+        w.emit(f"_G{k} = {symbolic.render(product, names, _matrix_call(rule))}")
     else:
         grads = [w.g(r) if r in started else "_full(n, 0.0)" for r in layer.roots]
         w.emit(f"_G{k} = _stack([{', '.join(grads)}], 1)")

@@ -28,13 +28,17 @@ from autodiff.core import floats, rules
 # A function not listed is called by name (floats.X, else rules.X): always exact.
 INLINE: dict[str, str] = {
     "div": "({0} / {1} if {1} else _f_div({0}, {1}))",  # floats.div's own first branch
-    "relu": "(0.0 if {0} <= 0.0 else {0})",
-    "step": "(1.0 if {0} > 0.0 else ({0} if {0} != {0} else 0.0))",
+    "relu": "(0.0 if {0} < 0.0 else {0})",  # floats.relu: -0.0 and nan pass
+    "step": "(0.0 if {0} <= 0.0 else 1.0)",  # the value of rules.step (MASKED is 0.0)
     "abs": "abs({0})",
+    "masked_unless_positive": "(0.0 if {0} <= 0.0 else {1})",
+    "masked_where_zero": "(0.0 if {0} == 0.0 else {1})",
 }
 
 
 def _float_function(name: str) -> Callable[..., Any]:
+    if name in symbolic.PRODUCTS:
+        return symbolic.PRODUCTS[name]
     fn = getattr(floats, name, None)
     if callable(fn):
         return fn
@@ -85,7 +89,7 @@ class _Writer:
         self.needs = needs
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"inf": floats.inf, "nan": floats.nan}
-        for name in symbolic.VOCABULARY:
+        for name in (*symbolic.VOCABULARY, *symbolic.PRODUCTS):
             self.namespace[f"_f_{name}"] = _float_function(name)
         self.names: dict[int, Any] = {}  # slot -> text, or (text, precedence) if inlined
         for k, c in enumerate(tape.consts):
@@ -172,15 +176,19 @@ class _Writer:
             self.namespace[fn] = op.rule.derivatives
             args = ", ".join(self._text(s) for s in (*op.inputs, op.out))
             self.emit(f"_d = {fn}({args})", indent)
-            terms = [f"_d[{k}]" for k in range(len(op.inputs))]
+            products = [f"_d[{k}] * {g}" for k in range(len(op.inputs))]
         else:
             names = self._names(op)
-            terms = [_factor(d, names, self.calls(op)) for d in derivatives]
+            names["g"] = (g, 4)
+            upstream = symbolic.Sym.arg("g")
+            products = [
+                symbolic.render(symbolic.chain(d, upstream), names, self.calls(op))
+                for d in derivatives
+            ]
         for k, slot in enumerate(op.inputs):
             if not self.needs[slot]:
                 continue
-            term = terms[k]
-            product = g if term == "1.0" else f"-{g}" if term == "-1.0" else f"{term} * {g}"
+            product = products[k]
             if self.vector[op.out] and not self.vector[slot]:
                 # an array over the batch flows into a per-call value: sum over the batch
                 product = f"_sum({product})"
@@ -209,12 +217,6 @@ class _Writer:
         names: dict[str, Any] = {f"x{k}": self.v(s) for k, s in enumerate(op.inputs)}
         names["out"] = self.v(op.out)
         return names
-
-
-def _factor(d: symbolic.Sym, names: dict[str, Any], calls: Any) -> str:
-    """A local derivative as the left operand of ``* g``: in parentheses if it is a sum."""
-    text, prec = symbolic.render_with_precedence(d, names, calls)
-    return text if prec >= 2 else f"({text})"
 
 
 def _atom(text: str) -> str:

@@ -7,11 +7,13 @@ objects (``Sym``) that record what is done to them. The derivative of ``*``,
 ``(x1, x0)``; that of ``tanh`` returns ``1.0 - out * out`` as a tree.
 
 The lambdas are written in ``+ - *``, unary minus and the vocabulary of
-``autodiff.core.rules`` (``div power exp log ... xlogy times step sign``). While a
+``autodiff.core.rules`` (``div power exp log ... step sign reciprocal``). While a
 lambda runs here, every vocabulary function it names (and ``floats.*``) is swapped
-for a recorder, so a function that branches on data (``xlogy``: 0 where x == 0)
-becomes one node ``xlogy(x, y)``; each backend says once how to compute it
-(a call, or a ``where``). A lambda that does anything else (reads ``.data``,
+for a recorder, so a function that branches on data (``exponent_slope``: 0 where
+a == 0) becomes one node ``exponent_slope(a, b, out)``; each backend says once how
+to compute it (a call, or a ``where``). ``chain`` writes the product of a local
+derivative and the upstream gradient as the engine forms it (a masking or dividing
+derivative defines its own). A lambda that does anything else (reads ``.data``,
 calls ``math``) cannot be read this way: its form is ``None`` and the Python
 backend calls the lambda itself.
 """
@@ -165,6 +167,8 @@ def call(fn: str, *args: Any) -> Sym:
 
 
 def _constant(x: Any) -> Sym:
+    if x is rules.MASKED:
+        return Sym("masked", ())
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise SymbolicError(f"the rule uses a {type(x).__name__}")
     return Sym.const(x)
@@ -245,6 +249,48 @@ class RuleForms:
             return None
 
 
+def chain(d: Sym, g: Sym) -> Sym:
+    """The product ``d * g`` of a local derivative and the upstream gradient, as the
+    eager engine forms it. Most derivatives multiply; those of ``rules`` that define
+    their own product (see rules.MASKED) are written out:
+
+        MASKED * g            = 0                          (nothing passes)
+        step(x) * g           = masked_unless_positive(x, g) (g where x > 0 or nan, else 0)
+        unless_zero(k, d) * g = masked_where_zero(k, d * g)  (0 where k == 0)
+        reciprocal(x) * g     = div(g, x)                  (one rounding, as PyTorch)
+    """
+    if d.fn == "masked":
+        return Sym.const(0.0)
+    if d.fn == "step":
+        return call("masked_unless_positive", d.args[0], g)
+    if d.fn == "unless_zero":
+        return call("masked_where_zero", d.args[0], chain(d.args[1], g))
+    if d.fn == "reciprocal":
+        return call("div", g, d.args[0])
+    if d.fn == "const" and d.args[0] == 1.0:
+        return g
+    if d.fn == "const" and d.args[0] == -1.0:
+        return call("neg", g)
+    return call("mul", d, g)
+
+
+def masked_unless_positive(x: float, g: float) -> float:
+    """g where x > 0 (or x is nan), else exactly 0: relu's masked backward, step(x) * g."""
+    return 0.0 if x <= 0.0 else g
+
+
+def masked_where_zero(k: float, y: float) -> float:
+    """y, but exactly 0 where k == 0: unless_zero(k, d) * g."""
+    return 0.0 if k == 0.0 else y
+
+
+# The products chain() writes, as functions on floats (each backend also has its own form).
+PRODUCTS = {
+    "masked_unless_positive": masked_unless_positive,
+    "masked_where_zero": masked_where_zero,
+}
+
+
 _FORMS: dict[int, tuple[rules.Rule, RuleForms]] = {}
 
 
@@ -287,6 +333,8 @@ def _render(expr: Sym, names: dict[str, Any], calls: Any) -> tuple[str, int]:
     if expr.fn == "arg":
         name = names.get(expr.args[0], expr.args[0])
         return name if isinstance(name, tuple) else (name, 4)  # (text, precedence) is kept
+    if expr.fn == "masked":
+        return "MASKED", 4
     if expr.fn == "const":
         text = number(expr.args[0])
         return (text, 4) if not text.startswith("-") else (text, 3)
@@ -316,6 +364,6 @@ def placeholders(expr: Sym) -> set[str]:
     """The placeholder names (x0, x1, out) that ``expr`` reads."""
     if expr.fn == "arg":
         return {expr.args[0]}
-    if expr.fn == "const":
+    if expr.fn in ("const", "masked"):
         return set()
     return set().union(*(placeholders(a) for a in expr.args))

@@ -24,12 +24,6 @@ def topological_order(root: Value) -> list[Value]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"topological_order() expected a Value, got {type(root).__name__}")
-    return _order(root, zero_grads=False)
-
-
-def _order(root: Value, zero_grads: bool) -> list[Value]:
-    """topological_order; with zero_grads, also set each op output's grad to 0.0 as it is
-    placed (backward's fresh start, without a second pass over the graph)."""
     order: list[Value] = []
     seen: set[Value] = set()
     stack: list[Value | None] = [root]
@@ -37,10 +31,7 @@ def _order(root: Value, zero_grads: bool) -> list[Value]:
     while stack:
         node = pop()
         if node is None:
-            node = pop()
-            place(node)
-            if zero_grads and node._rule is not None:
-                node.grad = 0.0
+            place(pop())
             continue
         if node in seen:
             continue
@@ -54,6 +45,49 @@ def _order(root: Value, zero_grads: bool) -> list[Value]:
             y = node._y
             if y is not None and y not in seen:
                 push(y)
+    return order
+
+
+_REACHED = object()  # an op's grad during backward: reached in this pass, no gradient yet
+
+
+def _order(root: Value) -> list[Value]:
+    """The ops ``root`` depends on, root first and every op before its inputs (the reverse
+    of topological_order, without the leaves), each op's ``grad`` set to _REACHED.
+
+    _REACHED is backward's visited mark and its fresh start at once: an op's gradient is
+    recomputed on every call, so its grad slot is free to say "reached in this pass" (no
+    set to hash every node into, no extra slot per node). The backward loop assigns the
+    first gradient that arrives and adds the rest. Leaves are skipped: they pass nothing on.
+    Same depth-first search as topological_order; ``root`` must be an op.
+    """
+    order: list[Value] = []
+    stack: list[Value | None] = [root]
+    push, pop, place = stack.append, stack.pop, order.append
+    reached = _REACHED  # a local: read several times per node
+    try:
+        while stack:
+            node = pop()
+            if node is None:
+                place(pop())
+                continue
+            if node.grad is reached:  # already reached through another path
+                continue
+            node.grad = reached
+            push(node)
+            push(None)
+            x = node._x
+            if x._rule is not None and x.grad is not reached:
+                push(x)
+            y = node._y
+            if y is not None and y._rule is not None and y.grad is not reached:
+                push(y)
+    except BaseException:  # e.g. KeyboardInterrupt: leave no op marked
+        for node in topological_order(root):
+            if node.grad is _REACHED:
+                node.grad = 0.0
+        raise
+    order.reverse()
     return order
 
 
@@ -76,32 +110,40 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
     if create_graph:
         _store_graph_gradients(root, seed)
         return
-    order = _order(root, zero_grads=True)  # intermediate grads start fresh on every call
     if root._rule is None:
         root.grad += seed
         return
+    order = _order(root)  # op grads become _REACHED: "start fresh"
     root.grad = seed
     checking = state.anomaly
+    reached = _REACHED  # a local: read once per input in the loop below
     # The fast first-order path: derivatives evaluated on floats, stored in .grad.
+    # A grad still _REACHED has had no gradient yet: assign the first, add the rest.
     node = root
     try:
-        for node in reversed(order):
-            rule = node._rule
-            if rule is None:
-                continue
+        for node in order:
             g = node.grad
             x = node._x
             y = node._y
+            derivatives = node._rule.derivatives  # an attribute, then a call: no method lookup
             if y is None:
-                (dx,) = rule.derivatives(x.data, node.data)
-                x.grad += dx * g
+                (dx,) = derivatives(x.data, node.data)
+                gx = x.grad
+                x.grad = dx * g if gx is reached else gx + dx * g
             else:
-                dx, dy = rule.derivatives(x.data, y.data, node.data)
-                x.grad += dx * g
-                y.grad += dy * g
+                dx, dy = derivatives(x.data, y.data, node.data)
+                gx = x.grad
+                x.grad = dx * g if gx is reached else gx + dx * g
+                gy = y.grad
+                y.grad = dy * g if gy is reached else gy + dy * g
             if checking:
                 _check_gradients(node, node._prev, [v.grad for v in node._prev], g)
-    except Exception as exc:  # only a custom rule can fail here: say which one
+    except BaseException as exc:  # only a custom rule can fail here: say which one
+        for v in order:  # ops no gradient reached keep the mark: give them 0.0
+            if v.grad is reached:
+                v.grad = 0.0
+        if not isinstance(exc, Exception):  # KeyboardInterrupt ...
+            raise
         args = [v.data for v in node._prev] + [node.data]
         if isinstance(exc, (TypeError, ValueError)):  # most likely the wrong shape
             try:

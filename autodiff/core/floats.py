@@ -86,19 +86,14 @@ def sigmoid(x: float) -> float:
 
 
 def relu(x: float) -> float:
-    """max(0, x); nan stays nan as in PyTorch."""
-    return 0.0 if x <= 0.0 else x
-
-
-def step(x: float) -> float:
-    """1 for x > 0, else 0 (the derivative of relu; 0 at x = 0 as in PyTorch)."""
-    return 1.0 if x > 0.0 else (x if math.isnan(x) else 0.0)
+    """max(0, x) as PyTorch: nan stays nan and -0.0 stays -0.0 (only x < 0 becomes 0)."""
+    return 0.0 if x < 0.0 else x
 
 
 def sign(x: float) -> float:
-    """-1, 0 or 1 (the derivative of abs; 0 at x = 0 as in PyTorch)."""
+    """-1, 0 or 1 (the derivative of abs); 0 at ±0 and at nan, as PyTorch's sgn."""
     if x > 0.0:
         return 1.0
     if x < 0.0:
         return -1.0
-    return x  # ±0 or nan
+    return 0.0

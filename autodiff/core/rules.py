@@ -47,7 +47,8 @@ class Rule:
     float. ``derivatives`` takes the inputs and the output and returns one local
     derivative per input. Write it with ``+ - *`` and this module's ``div, power,
     exp, log, sqrt, sin, cos, tanh, sigmoid`` if it should also work for
-    higher-order derivatives.
+    higher-order derivatives; ``reciprocal(x)`` (chained as g / x), ``step(x)`` and
+    ``MASKED`` (a 0 no upstream inf or nan gets through) when the op masks or divides.
     """
 
     __slots__ = ("name", "forward", "derivatives", "arity")
@@ -150,44 +151,107 @@ def sigmoid(x: Any) -> Any:
     return floats.sigmoid(x) if _is_number(x) else x.sigmoid()
 
 
-def xlogy(x: Any, y: Any) -> Any:
-    """x * log(y), taken as 0 where x == 0 (the limit of a^b log a as a -> 0+)."""
-    return 0.0 if _data(x) == 0.0 else x * log(y)
-
-
-def times(k: Any, x: Any) -> Any:
-    """k * x, but 0 where k == 0 and x is infinite (b * a^(b-1) at a = 0, b = 0), as PyTorch."""
-    return 0.0 if _data(k) == 0.0 and math.isinf(_data(x)) else k * x
-
-
 def exponent_slope(a: Any, b: Any, out: Any) -> Any:
-    """d/db a^b = a^b log a; 0 where a == 0 and b >= 0, as in PyTorch (log 0 = -inf)."""
-    return 0.0 if _data(a) == 0.0 and _data(b) >= 0.0 else xlogy(out, a)
+    """d/db a^b = a^b log a; 0 where a == 0 and b >= 0 (log 0 = -inf), as PyTorch.
 
-
-def step(x: Any) -> float:
-    """1 where x > 0 else 0: a constant, so its own derivative is 0."""
-    return floats.step(_data(x))
+    Elsewhere it is the plain product, also where PyTorch's is nan: a negative or
+    infinite base (log a = nan, or 0 · inf when a^b underflows).
+    """
+    return 0.0 if _data(a) == 0.0 and _data(b) >= 0.0 else out * log(a)
 
 
 def sign(x: Any) -> float:
-    """-1, 0 or 1: a constant, so its own derivative is 0."""
+    """-1, 0 or 1; 0 at ±0 and at nan (PyTorch's sgn): a constant, so its own derivative is 0."""
     return floats.sign(_data(x))
+
+
+# Local derivatives that chain by more than a multiplication. The engine forms
+# "local derivative * upstream gradient" and names no op; these two kinds of local
+# derivative define that product themselves, the way PyTorch's backward computes it.
+# Each is a float (its value as a local derivative) that readers print like any other.
+
+
+class _Masking(float):
+    """A local derivative 0 that blocks: 0 * g = 0 for every g, inf and nan included.
+
+    On Values it may carry ``through``, the expression this 0 is the value of (b a^(b-1)
+    at b = 0): the product is then ``through * g`` wherever that is a number, so the
+    gradient keeps its graph and its own partials in other inputs (d/db of b a^(b-1) = 1/a).
+    """
+
+    __slots__ = ("through",)
+
+    def __mul__(self, other: Any) -> Any:
+        if self.through is not None:
+            product = self.through * other
+            if math.isfinite(_data(product)):  # then it is ±0: 0 * (a number)
+                return product + 0.0  # -0.0 + 0.0 = 0.0, as PyTorch's masked zeros
+        return 0.0
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> _Masking:
+        return _masking(-self.through if self.through is not None else None)
+
+
+def _masking(through: Any) -> _Masking:
+    m = _Masking(0.0)
+    m.through = through
+    return m
+
+
+class _Reciprocal(float):
+    """A local derivative 1/x that chains by division: its product with g is g / x."""
+
+    __slots__ = ("divisor",)
+
+    def __mul__(self, other: Any) -> Any:
+        return div(other, self.divisor)
+
+    __rmul__ = __mul__
+
+
+MASKED = _masking(None)
+"""Masking 0: the local derivative of an input that has no effect at all here (x^0, relu
+left of 0); no upstream gradient passes, not even inf or nan (PyTorch's masked backward)."""
+
+
+def step(x: Any) -> float:
+    """d/dx relu(x): 1 where x > 0 or x is nan, else MASKED (PyTorch masks where relu(x) <= 0)."""
+    return MASKED if _data(x) <= 0.0 else 1.0
+
+
+def unless_zero(k: Any, d: Any) -> Any:
+    """d, but a masking 0 where k == 0: d/dx x^k at k = 0 passes nothing upstream (PyTorch).
+    On Values the 0 keeps d's graph (see _Masking), for the partials of the gradient in k."""
+    if _data(k) != 0.0:
+        return d
+    return MASKED if _is_number(d) else _masking(d)
+
+
+def reciprocal(x: Any) -> Any:
+    """1 / x, chained as g / x: PyTorch divides (one rounding; finite for tiny g over a
+    subnormal x, where 1 / x alone overflows)."""
+    r = _Reciprocal(floats.div(1.0, _data(x)))
+    r.divisor = x
+    return r
 
 
 # The table.                 forward                         d out / d input
 ADD = Rule("+", operator.add, lambda a, b, out: (1.0, 1.0))
 SUB = Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0))
 MUL = Rule("*", operator.mul, lambda a, b, out: (b, a))
-DIV = Rule("/", floats.div, lambda a, b, out: (div(1.0, b), -div(out, b)))
+DIV = Rule("/", floats.div, lambda a, b, out: (reciprocal(b), -div(out, b)))
 POW = Rule(
-    "**", floats.power, lambda a, b, out: (times(b, power(a, b - 1.0)), exponent_slope(a, b, out))
+    "**",
+    floats.power,
+    lambda a, b, out: (unless_zero(b, b * power(a, b - 1.0)), exponent_slope(a, b, out)),
 )
 NEG = Rule("neg", operator.neg, lambda x, out: (-1.0,))
 ABS = Rule("abs", abs, lambda x, out: (sign(x),))
 EXP = Rule("exp", floats.exp, lambda x, out: (out,))
-LOG = Rule("log", floats.log, lambda x, out: (div(1.0, x),))
-SQRT = Rule("sqrt", floats.sqrt, lambda x, out: (div(0.5, out),))
+LOG = Rule("log", floats.log, lambda x, out: (reciprocal(x),))
+SQRT = Rule("sqrt", floats.sqrt, lambda x, out: (reciprocal(2.0 * out),))
 SIN = Rule("sin", floats.sin, lambda x, out: (cos(x),))
 COS = Rule("cos", floats.cos, lambda x, out: (-sin(x),))
 TANH = Rule("tanh", math.tanh, lambda x, out: (1.0 - out * out,), arity=1)
@@ -197,7 +261,7 @@ RELU = Rule("relu", floats.relu, lambda x, out: (step(x),))
 
 @lru_cache(maxsize=1024)
 def constant_power(k: float) -> Rule:
-    """x ** k for a constant k:  d/dx x^k = k * x^(k-1)  (0 for k = 0)."""
+    """x ** k for a constant k:  d/dx x^k = k * x^(k-1)  (MASKED for k = 0: x^0 is constant)."""
     if k == 0.0:
-        return Rule("**0", lambda x: 1.0, lambda x, out: (0.0,))
+        return Rule("**0", lambda x: 1.0, lambda x, out: (MASKED,))
     return Rule(f"**{k:g}", lambda x: floats.power(x, k), lambda x, out: (k * power(x, k - 1.0),))

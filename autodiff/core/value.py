@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import reprlib
+from collections.abc import Callable
 from numbers import Real
 from typing import Any, Union
 
@@ -19,12 +20,68 @@ def _describe(x: object) -> str:
 
 def _to_float(x: object, what: str) -> float:
     """x as a float, or a TypeError that names x and what was expected."""
+    if type(x) is float:  # the common case, before the slower check against numbers.Real
+        return x
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{what} expected an int or float, got {_describe(x)}")
     try:
         return float(x)
     except OverflowError:  # an int beyond float range: refuse rather than guess
         raise ValueError(f"{what} got an int too large for a float, {_describe(x)}") from None
+
+
+def _binary_op(rule: rules.Rule, reflected: bool = False) -> Callable[[Value, Operand], Value]:
+    """The method ``self <op> other`` (or ``other <op> self`` if reflected) for a rule.
+
+    Its body is _binary's, written out so that an operator is one Python call, not two:
+    forward passes are made of little else.
+    """
+    forward = rule.forward
+
+    def method(a: Value, b: Operand) -> Value:
+        if type(b) is not Value:
+            b = _lift(b, rule)
+        out = _new(Value)
+        out.data = forward(a.data, b.data)
+        out.grad = 0.0
+        out.label = ""
+        if state.plain:
+            out._rule = rule
+            out._x = a
+            out._y = b
+        else:
+            _record(out, rule, a, b)
+        return out
+
+    def reflected_method(self: Value, other: Operand) -> Value:
+        # a number on the left (2 * x): rare enough to afford a second call
+        return method(_lift(other, rule), self)
+
+    method.__doc__ = f"self {rule.name} other"
+    reflected_method.__doc__ = f"other {rule.name} self"
+    return reflected_method if reflected else method
+
+
+def _unary_op(rule: rules.Rule, doc: str | None = None) -> Callable[[Value], Value]:
+    """The method ``self.f()`` (or ``-self``, ``abs(self)``) for a one-input rule; one call."""
+    forward = rule.forward
+
+    def method(self: Value) -> Value:
+        out = _new(Value)
+        out.data = forward(self.data)
+        out.grad = 0.0
+        out.label = ""
+        if state.plain:
+            out._rule = rule
+            out._x = self
+            out._y = None
+        else:
+            _record(out, rule, self, None)
+        return out
+
+    method.__name__ = rule.name
+    method.__doc__ = doc
+    return method
 
 
 class Value:
@@ -91,78 +148,33 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
-    # arithmetic: a + b, 2 + a, ...
-    def __add__(self, other: Operand) -> Value:
-        return _binary(rules.ADD, self, other)
-
-    def __radd__(self, other: Operand) -> Value:
-        return _binary(rules.ADD, other, self)
-
-    def __sub__(self, other: Operand) -> Value:
-        return _binary(rules.SUB, self, other)
-
-    def __rsub__(self, other: Operand) -> Value:
-        return _binary(rules.SUB, other, self)
-
-    def __mul__(self, other: Operand) -> Value:
-        return _binary(rules.MUL, self, other)
-
-    def __rmul__(self, other: Operand) -> Value:
-        return _binary(rules.MUL, other, self)
-
-    def __truediv__(self, other: Operand) -> Value:
-        return _binary(rules.DIV, self, other)
-
-    def __rtruediv__(self, other: Operand) -> Value:
-        return _binary(rules.DIV, other, self)
+    # Operators and functions are built from the rule table by _binary_op / _unary_op
+    # (below the class): each creates its output node itself, the hottest path there is.
+    __add__ = _binary_op(rules.ADD)
+    __radd__ = _binary_op(rules.ADD, reflected=True)
+    __sub__ = _binary_op(rules.SUB)
+    __rsub__ = _binary_op(rules.SUB, reflected=True)
+    __mul__ = _binary_op(rules.MUL)
+    __rmul__ = _binary_op(rules.MUL, reflected=True)
+    __truediv__ = _binary_op(rules.DIV)
+    __rtruediv__ = _binary_op(rules.DIV, reflected=True)
+    __rpow__ = _binary_op(rules.POW, reflected=True)
+    __neg__ = _unary_op(rules.NEG)
+    __abs__ = _unary_op(rules.ABS)
+    exp = _unary_op(rules.EXP, "e ** self.")
+    log = _unary_op(rules.LOG, "Natural logarithm (log 0 = -inf, log of a negative = nan).")
+    sqrt = _unary_op(rules.SQRT, "Square root (nan for negatives).")
+    sin = _unary_op(rules.SIN, "Sine.")
+    cos = _unary_op(rules.COS, "Cosine.")
+    tanh = _unary_op(rules.TANH, "Hyperbolic tangent.")
+    sigmoid = _unary_op(rules.SIGMOID, "Logistic sigmoid 1 / (1 + e^-x).")
+    relu = _unary_op(rules.RELU, "max(0, self).")
 
     def __pow__(self, other: Operand) -> Value:
         if isinstance(other, Value):
             return _binary(rules.POW, self, other)
         # a constant exponent is part of the op, not an input: no d/dk to compute
         return _unary(rules.constant_power(_to_float(other, "Value ** exponent")), self)
-
-    def __rpow__(self, other: Operand) -> Value:
-        return _binary(rules.POW, other, self)
-
-    def __neg__(self) -> Value:
-        return _unary(rules.NEG, self)
-
-    def __abs__(self) -> Value:
-        return _unary(rules.ABS, self)
-
-    # functions: a.exp(), a.tanh(), ...
-    def exp(self) -> Value:
-        """e ** self."""
-        return _unary(rules.EXP, self)
-
-    def log(self) -> Value:
-        """Natural logarithm (log 0 = -inf, log of a negative = nan)."""
-        return _unary(rules.LOG, self)
-
-    def sqrt(self) -> Value:
-        """Square root (nan for negatives)."""
-        return _unary(rules.SQRT, self)
-
-    def sin(self) -> Value:
-        """Sine."""
-        return _unary(rules.SIN, self)
-
-    def cos(self) -> Value:
-        """Cosine."""
-        return _unary(rules.COS, self)
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent."""
-        return _unary(rules.TANH, self)
-
-    def sigmoid(self) -> Value:
-        """Logistic sigmoid 1 / (1 + e^-x)."""
-        return _unary(rules.SIGMOID, self)
-
-    def relu(self) -> Value:
-        """max(0, self)."""
-        return _unary(rules.RELU, self)
 
     def backward(self, gradient: float = 1.0, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every Value this one depends on with d(self)/d(it).
@@ -266,6 +278,8 @@ def _rule_named(op: str, count: int) -> rules.Rule:
 def _lift(x: object, rule: rules.Rule) -> Value:
     if isinstance(x, Value):
         return x
+    if type(x) is float:  # the usual constant: skip building an error message
+        return _Constant(x)
     return _Constant(_to_float(x, f"operand of '{rule.name}'"))
 
 
