@@ -9,26 +9,13 @@ import gc
 import math
 import warnings
 import weakref
-from contextlib import contextmanager
 
 import pytest
+from collector import collector_off
 
 from autodiff import Value, gradients, zero_grad
 
 CYCLE = r"backward\(create_graph=True\) made a reference cycle"
-
-
-@contextmanager
-def collector_off():
-    """Only reference counting can free objects inside this block."""
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def test_backward_create_graph_warns_naming_the_leaf_and_the_way_out():

@@ -3,30 +3,15 @@
 
 from __future__ import annotations
 
-import gc
 import subprocess
 import sys
 import time
 import weakref
-from contextlib import contextmanager
 
 import pytest
+from collector import collector_off
 
 from autodiff import Rule, Value, detect_anomaly, gradients, no_grad
-
-
-@contextmanager
-def collector_off():
-    """Only reference counting can free objects inside this block."""
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
 
 cube = Rule("cube", lambda x: x**3, lambda x, out: (3 * x * x,))
 

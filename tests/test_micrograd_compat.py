@@ -12,21 +12,9 @@ import re
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from micrograd_engines import ENGINES, micrograd_engine, needs_micrograd
 
 import autodiff
-
-try:
-    import micrograd.engine as micrograd_engine
-except ImportError:  # the comparisons skip; the published numbers are still checked
-    micrograd_engine = None
-
-needs_micrograd = pytest.mark.skipif(
-    micrograd_engine is None,
-    reason="micrograd 0.1.0 (pip install micrograd==0.1.0) is not installed",
-)
-ENGINES = {"autodiff": autodiff.Value}
-if micrograd_engine is not None:
-    ENGINES["micrograd"] = micrograd_engine.Value
 
 
 def readme_example(Value):

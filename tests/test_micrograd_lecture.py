@@ -12,22 +12,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from micrograd_engines import ENGINES, micrograd_engine, needs_micrograd
 
 import autodiff
 from autodiff import Rule, Value, detect_anomaly, no_grad
-
-try:
-    import micrograd.engine as micrograd_engine
-except ImportError:
-    micrograd_engine = None
-
-needs_micrograd = pytest.mark.skipif(
-    micrograd_engine is None,
-    reason="micrograd 0.1.0 (pip install micrograd==0.1.0) is not installed",
-)
-ENGINES = {"autodiff": autodiff.Value}
-if micrograd_engine is not None:
-    ENGINES["micrograd"] = micrograd_engine.Value
 
 B = 6.8813735870195432  # the lecture's bias: n = 0.8813..., so tanh(n) = 1/sqrt(2)
 

@@ -33,7 +33,7 @@ def _to_float(x: object, what: str) -> float:
 def _binary_op(rule: rules.Rule, reflected: bool = False) -> Callable[[Value, Operand], Value]:
     """The method ``self <op> other`` (or ``other <op> self`` if reflected) for a rule.
 
-    Its body is _binary's, written out so that an operator is one Python call, not two:
+    Its body is _node's, written out so that an operator is one Python call, not two:
     forward passes are made of little else.
     """
     forward = rule.forward
@@ -172,7 +172,7 @@ class Value:
 
     def __pow__(self, other: Operand) -> Value:
         if isinstance(other, Value):
-            return _binary(rules.POW, self, other)
+            return _node(rules.POW, rules.POW.forward(self.data, other.data), self, other)
         # a constant exponent is part of the op, not an input: no d/dk to compute
         return _unary(rules.constant_power(_to_float(other, "Value ** exponent")), self)
 
@@ -315,25 +315,6 @@ def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
         _check_output(rule, x, y, out.data)
     if modes.tracer is not None:
         modes.tracer(out, rule, x, y)
-
-
-def _binary(rule: rules.Rule, a: Operand, b: Operand) -> Value:
-    if type(a) is not Value:
-        a = _lift(a, rule)
-    if type(b) is not Value:
-        b = _lift(b, rule)
-    # _node inlined: this is the hottest path of every forward pass
-    out = _new(Value)
-    out.data = rule.forward(a.data, b.data)
-    out.grad = 0.0
-    out.label = ""
-    if state.plain:
-        out._rule = rule
-        out._x = a
-        out._y = b
-    else:
-        _record(out, rule, a, b)
-    return out
 
 
 def _unary(rule: rules.Rule, x: Value) -> Value:
