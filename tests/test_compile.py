@@ -152,6 +152,17 @@ def test_random_graphs_over_every_op_match_eager_bit_for_bit(program, xs):
         (lambda x: abs(x), 0.0),
         (lambda x: x**x, 0.0),  # 0 ** 0 and its exponent slope
         (lambda x: (x - x) / (x - x), 1.0),  # 0 / 0 = nan
+        # backward masks and divides as PyTorch (rules.MASKED, reciprocal): the compiled
+        # code must too, where an inf or nan arrives from above
+        (lambda x: x.relu().sqrt(), -1.0),  # relu's mask stops sqrt's inf: 0
+        (lambda x: x.relu().sqrt(), 0.0),
+        (lambda x: x.relu().log(), -1.0),
+        (lambda x: 1.0 / x.relu(), 0.0),
+        (lambda x: x.relu() ** 0.5, -1.0),
+        (lambda x: 1.0 / (x**0.0 - 1.0), 2.0),  # x**0 masks the -inf from above: 0
+        (lambda x: 1e-300 * (x / 5e-324), 1.0),  # g / b, finite; g * (1/b) would be inf
+        (lambda x: x ** (x - 2.0), 0.0),  # a**b at a = 0, b < 0
+        (lambda x: (x - 3.0) ** x, 1.0),  # exponent slope at a negative base: nan
     ],
 )
 @pytest.mark.parametrize("backend", ["python", "numpy"])
