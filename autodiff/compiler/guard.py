@@ -20,7 +20,12 @@ from autodiff.core.modes import state
 from autodiff.core.value import Value
 
 _SLOT = Value.__dict__["data"]  # the slot descriptor that stores .data
-_ENGINE = ("autodiff.core", "autodiff.compiler")
+# Who may read a traced value: the ops computing their outputs, and the compiler. Not the
+# derivative rules nor the backward pass: a derivative taken inside the traced function
+# (grad, gradients, backward) would branch on the value (relu's step, abs's sign) or
+# compute plain numbers, and the trace would freeze either.
+_ENGINE = ("autodiff.core.value", "autodiff.compiler")
+_DIFFERENTIATING = ("autodiff.core",)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -39,6 +44,14 @@ def where_in_user_code(depth: int = 2) -> str:
 
 
 def _refuse(what: str) -> NoReturn:
+    caller = sys._getframe(2).f_globals.get("__name__", "")
+    if caller.startswith(_DIFFERENTIATING):
+        raise TraceError(
+            f"a derivative taken inside the traced function (grad, gradients or backward, "
+            f"at {where_in_user_code(3)}) reads the value of a traced Value; the trace would "
+            "freeze what it decides: take the derivative outside the traced function "
+            "(compile's step computes the gradient), or run this function eagerly"
+        )
     raise TraceError(
         f"{what} of a traced intermediate Value at {where_in_user_code(3)}: "
         "Python control flow on traced values is baked into the trace and would replay "

@@ -29,7 +29,9 @@ from autodiff.core import floats, rules
 INLINE: dict[str, str] = {
     "div": "({0} / {1} if {1} else _f_div({0}, {1}))",  # floats.div's own first branch
     "relu": "(0.0 if {0} < 0.0 else {0})",  # floats.relu: -0.0 and nan pass
-    "step": "(0.0 if {0} <= 0.0 else 1.0)",  # the value of rules.step (MASKED is 0.0)
+    # step inside an expression stays a call of rules.step: its MASKED keeps masking
+    # through the arithmetic around it, as in eager (chain() writes relu's product inline)
+    "MASKED": "_MASKED",
     "abs": "abs({0})",
     "masked_unless_positive": "(0.0 if {0} <= 0.0 else {1})",
     "masked_where_zero": "(0.0 if {0} == 0.0 else {1})",
@@ -89,6 +91,7 @@ class _Writer:
         self.needs = needs
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"inf": floats.inf, "nan": floats.nan}
+        self.namespace["_MASKED"] = rules.MASKED
         for name in (*symbolic.VOCABULARY, *symbolic.PRODUCTS):
             self.namespace[f"_f_{name}"] = _float_function(name)
         self.names: dict[int, Any] = {}  # slot -> text, or (text, precedence) if inlined

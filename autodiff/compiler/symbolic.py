@@ -167,7 +167,7 @@ def call(fn: str, *args: Any) -> Sym:
 
 
 def _constant(x: Any) -> Sym:
-    if x is rules.MASKED:
+    if isinstance(x, rules._Masking):
         return Sym("masked", ())
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise SymbolicError(f"the rule uses a {type(x).__name__}")
@@ -325,6 +325,8 @@ def render_with_precedence(
 
 
 def _plain_call(fn: str, args: list[str]) -> str:
+    if fn == "MASKED":
+        return fn
     return f"{fn}({', '.join(args)})"
 
 
@@ -334,7 +336,7 @@ def _render(expr: Sym, names: dict[str, Any], calls: Any) -> tuple[str, int]:
         name = names.get(expr.args[0], expr.args[0])
         return name if isinstance(name, tuple) else (name, 4)  # (text, precedence) is kept
     if expr.fn == "masked":
-        return "MASKED", 4
+        return calls("MASKED", []), 4
     if expr.fn == "const":
         text = number(expr.args[0])
         return (text, 4) if not text.startswith("-") else (text, 3)

@@ -22,7 +22,7 @@ from autodiff.compiler import symbolic
 from autodiff.compiler.guard import TracedValue, TraceError, untrace
 from autodiff.compiler.structure import Structure, flatten, unflatten
 from autodiff.core.engine import topological_order
-from autodiff.core.modes import _tracing, state
+from autodiff.core.modes import _tracing, enable_grad, state
 from autodiff.core.rules import Rule
 from autodiff.core.value import Value
 
@@ -225,7 +225,7 @@ def trace(f: Callable[..., Any], *example_args: Any, params: Sequence[Value] | N
             traced.append(out)
 
     try:
-        with _tracing(hook):
+        with enable_grad(), _tracing(hook):  # a trace records, even if called under no_grad
             result = f(*unflatten(structure, inputs))
     finally:
         untrace(traced)

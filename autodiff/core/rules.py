@@ -206,6 +206,8 @@ class _Reciprocal(float):
     __slots__ = ("divisor",)
 
     def __mul__(self, other: Any) -> Any:
+        if type(other) is _Masking:  # a masked factor wins in either order
+            return other * 1.0
         return div(other, self.divisor)
 
     __rmul__ = __mul__
@@ -232,9 +234,17 @@ def unless_zero(k: Any, d: Any) -> Any:
 def reciprocal(x: Any) -> Any:
     """1 / x, chained as g / x: PyTorch divides (one rounding; finite for tiny g over a
     subnormal x, where 1 / x alone overflows)."""
-    r = _Reciprocal(floats.div(1.0, _data(x)))
+    r = _Reciprocal(floats.div(1.0, x if _is_number(x) else _stored(x)))
     r.divisor = x
     return r
+
+
+def _stored(v: Value) -> float:
+    """v's float as stored. Reading it decides nothing (the product divides), so a trace
+    of ``f`` need not refuse it as it refuses the branches above (see compiler.guard)."""
+    from autodiff.core.value import Value  # value.py imports this module
+
+    return Value.__dict__["data"].__get__(v)
 
 
 # The table.                 forward                         d out / d input
@@ -264,4 +274,7 @@ def constant_power(k: float) -> Rule:
     """x ** k for a constant k:  d/dx x^k = k * x^(k-1)  (MASKED for k = 0: x^0 is constant)."""
     if k == 0.0:
         return Rule("**0", lambda x: 1.0, lambda x, out: (MASKED,))
-    return Rule(f"**{k:g}", lambda x: floats.power(x, k), lambda x, out: (k * power(x, k - 1.0),))
+    name = (
+        f"**{k:g}" if float(f"{k:g}") == k else f"**{k!r}"
+    )  # exact: '**2', '**0.3333333333333333'
+    return Rule(name, lambda x: floats.power(x, k), lambda x, out: (k * power(x, k - 1.0),))

@@ -53,7 +53,7 @@ class ChainPath:
 
     @property
     def product(self) -> float:
-        return math.prod(e.local for e in self.edges)
+        return _chain(self.edges)
 
 
 @dataclass(frozen=True)
@@ -209,13 +209,23 @@ def _group(edges: tuple[Edge, ...], wrt: Value, root: Value) -> tuple[Factor, ..
                 Factor(
                     _name(edge.output, "root"),
                     _name(bottom, "wrt"),
-                    math.prod(e.local for e in run),
+                    _chain(run),
                     tuple(run),
                 )
             )
             bottom = edge.output
             run = []
     return tuple(factors)
+
+
+def _chain(edges: tuple[Edge, ...] | list[Edge]) -> float:
+    """The product of the edges' local derivatives, taken as backward takes it: from the
+    output end, each local derivative times what arrived from above (a masking or dividing
+    derivative, see rules.MASKED, defines that product itself)."""
+    g = 1.0
+    for edge in reversed(edges):
+        g = edge.local * g
+    return g
 
 
 def _name(v: Value, fallback: str) -> str:
