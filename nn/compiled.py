@@ -61,14 +61,20 @@ class CompiledStep:
 
 
 def _decomposition(model: Any, loss: Callable[..., Value], X: Any, y: Any) -> str | None:
-    """ "mean" or "sum" if loss(batch) is the mean or sum of loss(sample) on a few samples."""
-    k = min(len(X), 4)
+    """ "mean" or "sum" if loss(batch) is the mean or sum of loss(sample) on a few samples.
+
+    Samples whose loss is 0 tell a mean from a sum, or from a max, no better than none: at
+    least two must have a loss other than 0, or the answer is None (the whole-batch tape,
+    exact for any loss)."""
+    k = min(len(X), 8)
     if k < 2:
         return None
     with no_grad():
         outputs = [model(x) for x in X[:k]]
         whole = loss(outputs, list(y[:k])).data
         singles = [loss([o], [t]).data for o, t in zip(outputs, y[:k], strict=True)]
+    if sum(1 for s in singles if s != 0.0) < 2:
+        return None
     total = math.fsum(singles)
     scale = max(1e-300, abs(whole), *(abs(s) for s in singles))
     for mode, value in (("mean", total / k), ("sum", total)):

@@ -170,3 +170,39 @@ def test_file_errors_name_the_users_path_not_a_temporary_file(tmp_path):
     assert done.stdout == "value = 2.0\nd/dx = 2.0\nd/dy = 1.0\n"
     line = f"autodiff grad: error: cannot write {target}: {target.parent} is a file, not a folder"
     assert done.stderr == line + "\n"
+
+
+def test_a_closed_stdout_is_one_line_and_exit_1_and_commands_that_do_not_print_run(tmp_path):
+    closed = {"capture_output": False, "stderr": subprocess.PIPE, "pass_fds": ()}
+
+    def run(*args):
+        return subprocess.run(
+            [*AUTODIFF, *args],
+            env=ENV,
+            text=True,
+            timeout=120,
+            preexec_fn=lambda: os.close(1),  # started as with >&-
+            **closed,
+        )
+
+    done = run("grad", "x", "x=1")
+    assert done.returncode == 1
+    assert (
+        done.stderr == "autodiff grad: error: cannot write the output: standard output is closed\n"
+    )
+    assert run("graph", "x*y", "x=1", "y=2", "-o", str(tmp_path / "g.dot")).returncode == 0
+    assert (tmp_path / "g.dot").exists()
+
+
+def test_a_closed_stderr_keeps_warnings_out_of_the_json_on_stdout():
+    done = subprocess.run(
+        [*AUTODIFF, "grad", "x*y", "x=1", "y=2", "z=3", "--json"],
+        env=ENV,
+        capture_output=False,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(2),  # started as with 2>&-
+    )
+    assert done.returncode == 0
+    assert done.stdout == '{"value": 2.0, "gradients": {"x": 2.0, "y": 1.0, "z": 0.0}}\n'

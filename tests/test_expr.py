@@ -242,6 +242,9 @@ def test_too_long_and_too_deep_say_so():
     for deep in ["-" * 501 + "x", "**".join(["x"] * 502), "-x**" * 251 + "x"]:
         with pytest.raises(ExpressionError, match=r"nested too deeply \(at most 500 levels\)"):
             parse_expression(deep)
+    # and exactly 500 is allowed, as the README says
+    assert evaluate_expression("-" * 500 + "x", {"x": 2.0})[0].data == 2.0
+    parse_expression("**".join(["x"] * 501))
 
 
 @pytest.mark.parametrize("n", [501, 2999, 3000, 4999])

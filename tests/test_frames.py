@@ -286,3 +286,26 @@ def test_grouped_frames_draw_each_group_as_a_labelled_cluster(tmp_path):
         cluster = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "cluster"]
         assert len(cluster) == 1
         assert [t.text for t in cluster[0].iter(f"{SVG}text")] == ["neuron"]
+
+
+@needs_graphviz
+def test_a_run_that_fails_half_way_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    from autodiff.readers import frames
+
+    out = tmp_path / "frames"
+    index = render_backward_steps(micrograd_neuron(), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = []
+
+    def fail_on_the_third(source, fmt, path, timeout):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C while the third frame is drawn
+        path.write_text("<svg/>")
+
+    monkeypatch.setattr(frames, "_write_graph", fail_on_the_third)
+    x = Value(2.0, label="x")
+    with pytest.raises(KeyboardInterrupt):
+        render_backward_steps((x * x).tanh(), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging left
+    assert index.exists()

@@ -50,6 +50,27 @@ def test_a_mean_loss_is_compiled_per_sample_as_a_mean_and_a_sum_as_a_sum():
     assert _decomposition(model, losses.quadratic, X, y) == "sum"
 
 
+def test_samples_with_zero_loss_decide_nothing():
+    # A batch loss that is a sum of hinges, on samples the model already gets right with a
+    # margin: every loss is 0, so mean, sum and max all agree; no per-sample guess is made.
+    def summed_hinge(scores, targets):
+        return sum(((1 - t * s).relu() for s, t in zip(scores, targets, strict=True)), 0.0)
+
+    model = MLP(1, [1], activation="linear", rng=random.Random(0))
+    model.layers[0].neurons[0].w[0].data = 10.0
+    model.layers[0].neurons[0].b.data = 0.0
+    X = [[1.0], [2.0], [-1.0], [-3.0]]
+    y = [1, 1, -1, -1]
+    assert _decomposition(model, summed_hinge, X, y) is None
+
+    def worst(scores, targets):  # a max over the batch: not a mean nor a sum
+        losses_ = [(1 - t * s).relu() for s, t in zip(scores, targets, strict=True)]
+        return max(losses_, key=lambda v: v.data)
+
+    X2 = [[1.0], [0.05], [-1.0], [-0.01]]  # two samples inside the margin
+    assert _decomposition(model, worst, X2, y) is None
+
+
 def test_a_loss_that_cannot_be_traced_trains_eagerly():
     model = MLP(2, [4, 3], rng=random.Random(2))
     X = [[0.1, 0.2], [0.5, -0.3], [1.0, 0.0]]

@@ -405,9 +405,24 @@ def test_missing_graphviz_saves_the_source_and_says_how_to_install(tmp_path, mon
     assert "brew install graphviz" in message and "pip install graphviz-pure" in message
     assert str(saved) in message and "\n" not in message
     assert caught.value.saved_to == saved
-    assert saved.read_text() == draw_dot(o).source
+    first, rest = saved.read_text().split("\n", 1)
+    assert first == "// DOT source saved by autodiff for neuron.svg"  # a DOT comment
+    assert rest == draw_dot(o).source
     assert not (tmp_path / "neuron.svg").exists()
     assert isinstance(caught.value, RuntimeError)
+
+
+def test_the_saved_source_never_replaces_a_file_autodiff_did_not_write(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "none")
+    o = micrograd_neuron()
+    mine = tmp_path / "graph.dot"
+    mine.write_text("my notes")
+    for _ in range(2):  # the second run replaces its own saved source, nothing else
+        with pytest.raises(GraphvizNotFound) as caught:
+            render(o, tmp_path / "graph.pdf")
+        assert caught.value.saved_to == tmp_path / "graph.pdf.dot"
+    assert mine.read_text() == "my notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.dot", "graph.pdf.dot"]
 
 
 def fake_dot(tmp_path, monkeypatch, script):

@@ -24,6 +24,7 @@ from autodiff.core.value import Value
 from autodiff.frontend import trace_command
 from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_bindings
 from autodiff.frontend.terminal import (
+    ClosedStream,
     UsageParser,
     discard_stdout,
     fall_back_to_ascii,
@@ -38,6 +39,8 @@ from autodiff.readers.frames import render_backward_steps
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command line (``sys.argv[1:]`` by default) and return its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if sys.stdout is None:  # started with stdout closed
+        sys.stdout = ClosedStream()
     for stream in (sys.stdout, sys.stderr):
         fall_back_to_ascii(stream)
     prog = "autodiff"

@@ -240,7 +240,7 @@ def _check_variable_name(name: str, context: str = "") -> None:
 
 def _check(root: ast.AST, text: str) -> None:
     """Raise ExpressionError at the first node outside the grammar (iterative walk)."""
-    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    stack: list[tuple[ast.AST, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:

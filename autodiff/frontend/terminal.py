@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import errno
+import io
 import os
 import re
 import shlex
@@ -88,8 +90,22 @@ def discard_stdout() -> None:
         pass
 
 
+class ClosedStream(io.TextIOBase):
+    """Stands in for a standard stream that was closed before we started (``>&-``):
+    writing to it fails as writing to a closed descriptor does, so the usual one-line
+    error reports it, while a command that never prints (``graph -o``) still runs."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
 def say(line: str) -> None:
     """One line on stderr; if stderr itself is gone, there is no one left to tell."""
+    if sys.stderr is None:  # closed (2>&-): print() would fall back to stdout
+        return
     try:
         print(line, file=sys.stderr, flush=True)
     except (OSError, ValueError):

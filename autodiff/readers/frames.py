@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -103,19 +105,27 @@ def render_backward_steps(
             ),
             out,
         )
-    names = {f"{name}.svg" for name, _ in sources}
-    for old in out.iterdir():
-        if _FRAME.match(old.name) and old.name not in names:
-            old.unlink()
     ids = _node_ids(order)
     frames = []
-    for k, (name, source) in enumerate(sources):
-        path = out / f"{name}.svg"
-        _write_graph(source, "svg", path, timeout)
-        svg = path.read_bytes()
-        # the view follows the Value visited; the forward pass's frame shows the output
-        focus = (ids[steps[max(k - 1, 0)]], ids[steps[max(k - 1, 0)]] + "op")
-        frames.append((path.name, svg, measure(svg, focus)))
+    # Drawn into a hidden folder first: a run stopped half way (Ctrl-C, a time limit)
+    # leaves the folder as it was, never new frames beside an old index.html.
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=".frames-"))
+    try:
+        for k, (name, source) in enumerate(sources):
+            path = staging / f"{name}.svg"
+            _write_graph(source, "svg", path, timeout)
+            svg = path.read_bytes()
+            # the view follows the Value visited; the forward pass's frame shows the output
+            focus = (ids[steps[max(k - 1, 0)]], ids[steps[max(k - 1, 0)]] + "op")
+            frames.append((path.name, svg, measure(svg, focus)))
+        names = {f"{name}.svg" for name, _ in sources}
+        for old in out.iterdir():
+            if _FRAME.match(old.name) and old.name not in names:
+                old.unlink()
+        for name in names:
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
     heads = [f"Step {k} of {len(steps)}" for k in range(len(steps) + 1)]
     index = out / "index.html"

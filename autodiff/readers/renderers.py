@@ -103,8 +103,7 @@ def _write_graph(
     program = _program_for(fmt)
     if program is None:
         if saved is None:
-            saved = path.with_suffix(".dot")
-            _write_text(saved, source)
+            saved = _save_source(source, path)
         raise GraphvizNotFound(
             _cannot_draw(
                 fmt,
@@ -268,6 +267,35 @@ def _not_found_message(what_happened: str, then: str) -> str:
             "No Graphviz was found (neither Graphviz's `dot` on PATH nor graphviz-pure from pip)"
         )
     return f"{missing}, so {what_happened}. To draw, {_INSTALL}, and {then}"
+
+
+_SAVED_MARK = "// DOT source saved by autodiff for "
+
+
+def _save_source(source: str, path: Path) -> Path:
+    """Save ``source`` next to ``path`` (``graph.pdf`` -> ``graph.dot``) for a later run of
+    Graphviz. A file of that name that autodiff did not save is never overwritten: then
+    ``graph.pdf.dot``, and if that is someone's too, a fresh ``graph.pdf.N.dot``."""
+    text = f"{_SAVED_MARK}{path.name}\n{source}"
+    candidates = [path.with_suffix(".dot"), path.with_name(path.name + ".dot")]
+    for candidate in candidates:
+        if not candidate.exists() or _saved_by_us(candidate):
+            _write_text(candidate, text)
+            return candidate
+    n = 1
+    while path.with_name(f"{path.name}.{n}.dot").exists():
+        n += 1
+    saved = path.with_name(f"{path.name}.{n}.dot")
+    _write_text(saved, text)
+    return saved
+
+
+def _saved_by_us(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().startswith(_SAVED_MARK)
+    except OSError:
+        return False
 
 
 def _make_parent(path: Path) -> None:
