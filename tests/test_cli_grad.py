@@ -243,3 +243,20 @@ def test_graph_file_errors_name_the_users_path(capsys, tmp_path):
     assert code == 2
     reason = f"{target.parent} is a file, not a folder"
     assert err == f"autodiff graph: error: cannot write {target}: {reason}\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["grad", "x", "x=1", "--render", ""],
+        ["grad", "x", "x=1", "--frames", " "],
+        ["walkthrough", "--render", ""],
+        ["graph", "x", "x=1", "-o", ""],
+        ["train", "moons", "--plot", ""],
+    ],
+)
+def test_an_empty_output_path_is_refused_not_ignored(argv, capsys):
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "expected a file or folder name, got an empty one" in err

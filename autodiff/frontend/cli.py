@@ -110,8 +110,12 @@ def _add_walkthrough(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print every number as JSON")
     p.add_argument("--lr", type=_learning_rate, default=0.1, help="learning rate (default 0.1)")
     p.add_argument("--steps", type=_positive_int, default=1, help="SGD steps (default 1)")
-    p.add_argument("--render", metavar="PATH", help="draw the graph after backward (.svg, .png...)")
-    p.add_argument("--frames", metavar="DIR", help="write the backward pass as teaching frames")
+    p.add_argument(
+        "--render", metavar="PATH", type=_path, help="draw the graph after backward (.svg, .png...)"
+    )
+    p.add_argument(
+        "--frames", metavar="DIR", type=_path, help="write the backward pass as teaching frames"
+    )
     _add_rankdir(p)
     _add_timeout(p)
     p.set_defaults(run=_run_walkthrough, parser=p)
@@ -159,6 +163,12 @@ def _run_walkthrough(args: argparse.Namespace) -> int:
 
 def _add_rankdir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rankdir", choices=RANKDIRS, default="LR", help="layout direction (LR)")
+
+
+def _path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file or folder name, got an empty one")
+    return text
 
 
 def _add_timeout(p: argparse.ArgumentParser) -> None:
@@ -252,8 +262,12 @@ def _add_grad(sub: Any) -> None:
     p.add_argument(
         "--json", action="store_true", help='print {"value": v, "gradients": {"x": ...}}'
     )
-    p.add_argument("--render", metavar="PATH", help="also draw the graph (.svg .png .pdf .dot)")
-    p.add_argument("--frames", metavar="DIR", help="also write the backward pass as frames")
+    p.add_argument(
+        "--render", metavar="PATH", type=_path, help="also draw the graph (.svg .png .pdf .dot)"
+    )
+    p.add_argument(
+        "--frames", metavar="DIR", type=_path, help="also write the backward pass as frames"
+    )
     _add_rankdir(p)
     p.add_argument(
         "--max-nodes",
@@ -273,7 +287,9 @@ def _add_graph(sub: Any) -> None:
         epilog=_EXPRESSION_HELP + ' Example: autodiff graph "x*y + x" x=2 y=3 -o graph.svg',
     )
     _add_expression_arguments(p)
-    p.add_argument("-o", "--output", metavar="PATH", required=True, help=".svg .png .pdf or .dot")
+    p.add_argument(
+        "-o", "--output", metavar="PATH", type=_path, required=True, help=".svg .png .pdf or .dot"
+    )
     _add_rankdir(p)
     p.add_argument("--no-grad", action="store_true", help="draw values only, no backward pass")
     p.add_argument("--precision", type=int, default=4, help="decimals shown (4)")
@@ -398,7 +414,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=int, default=200, help="data set size (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, split and weights")
     plot = p.add_mutually_exclusive_group()
-    plot.add_argument("--plot", metavar="PATH", help="PNG path (default DATASET-boundary.png)")
+    plot.add_argument(
+        "--plot", metavar="PATH", type=_path, help="PNG path (default DATASET-boundary.png)"
+    )
     plot.add_argument("--no-plot", action="store_true", help="do not draw the boundary")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--eager", action="store_true", help="train eagerly, not compiled")
