@@ -103,3 +103,13 @@ def test_constant_power_names_are_exact_so_micrograd_style_rebuilds_keep_the_exp
     rebuilt.backward()
     assert x.grad == (1 / 3) * 2.0 ** (1 / 3 - 1)
     assert (x**2)._op == "**2" and (x**0.5)._op == "**0.5"
+
+
+def test_a_batch_that_is_not_a_list_says_what_it_got():
+    np = pytest.importorskip("numpy")
+    w = Value(1.0)
+    step = autodiff.compile(lambda x: x * w, batch="mean")
+    with pytest.raises(TraceError, match=r"got ndarray \(a numpy array: pass array.tolist\(\)\)"):
+        step(np.array([1.0, 2.0]))
+    with pytest.raises(TraceError, match="got an empty one"):
+        step([])

@@ -101,7 +101,11 @@ def _batch_size(args: tuple[Any, ...]) -> int:
     sizes = set()
     for i, a in enumerate(args):
         if not isinstance(a, (list, tuple)) or not a:
-            raise TraceError(f"batched argument {i} expected a non-empty list of examples")
+            got = "an empty one" if isinstance(a, (list, tuple)) else type(a).__name__
+            hint = " (a numpy array: pass array.tolist())" if hasattr(a, "tolist") else ""
+            raise TraceError(
+                f"batched argument {i} expected a non-empty list of examples, got {got}{hint}"
+            )
         sizes.add(len(a))
     if len(sizes) != 1:
         raise TraceError(f"batched arguments have different numbers of examples: {sorted(sizes)}")
