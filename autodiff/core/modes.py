@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 
 class _ThreadModes(threading.local):
@@ -88,60 +88,50 @@ def _set_modes(recording: bool, anomaly: bool, tracer: Callable[..., None] | Non
 
 
 @contextmanager
-def no_grad() -> Iterator[None]:
+def _switched(recording: bool | None = None, anomaly: bool | None = None) -> Iterator[None]:
+    """This thread's modes changed for the block (None: as they are), then restored."""
+    before = (_modes.recording, _modes.anomaly)
+    _set(
+        before[0] if recording is None else recording,
+        before[1] if anomaly is None else anomaly,
+    )
+    try:
+        yield
+    finally:
+        _set(*before)
+
+
+def no_grad() -> AbstractContextManager[None]:
     """Inside this block, in this thread, operations record no inputs: results are leaves.
 
     Use it for parameter updates and evaluation, where no gradient is wanted and
     recording the graph would only cost time and memory.
     """
-    before = _modes.recording
-    _set(False, _modes.anomaly)
-    try:
-        yield
-    finally:
-        _set(before, _modes.anomaly)
+    return _switched(recording=False)
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
+def enable_grad() -> AbstractContextManager[None]:
     """Record operations again in this thread, even inside a no_grad block."""
-    before = _modes.recording
-    _set(True, _modes.anomaly)
-    try:
-        yield
-    finally:
-        _set(before, _modes.anomaly)
+    return _switched(recording=True)
 
 
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
+def detect_anomaly() -> AbstractContextManager[None]:
     """Raise FloatingPointError at the first op whose output or gradient is nan or inf.
 
     The error names the op and its input values, so a nan deep in training can be
     traced to the operation that produced it (forward or backward). Only operations
     and backward passes run by this thread are checked.
     """
-    before = _modes.anomaly
-    _set(_modes.recording, True)
-    try:
-        yield
-    finally:
-        _set(_modes.recording, before)
+    return _switched(anomaly=True)
 
 
-@contextmanager
-def _recording_derivatives() -> Iterator[None]:
+def _recording_derivatives() -> AbstractContextManager[None]:
     """Record ops while backward builds a gradient's graph (create_graph=True).
 
     Forward anomaly checks are off here: a nan made while differentiating is reported
     by backward's own check, which names the op being differentiated.
     """
-    before = (_modes.recording, _modes.anomaly)
-    _set(True, False)
-    try:
-        yield
-    finally:
-        _set(*before)
+    return _switched(recording=True, anomaly=False)
 
 
 @contextmanager

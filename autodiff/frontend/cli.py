@@ -16,7 +16,7 @@ import os
 import platform
 import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -131,14 +131,23 @@ def _learning_rate(text: str) -> float:
     return lr
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
+def _int_at_least(minimum: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an int >= minimum, else one line saying ``what`` was expected."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = minimum - 1
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return n
+
+    return parse
+
+
+_positive_int = _int_at_least(1, "a positive integer")
+_node_limit = _int_at_least(0, "a whole number >= 0")
 
 
 def _run_walkthrough(args: argparse.Namespace) -> int:
@@ -300,16 +309,6 @@ def _add_graph(sub: Any) -> None:
     )
     _add_timeout(p)
     p.set_defaults(run=_run_graph, parser=p)
-
-
-def _node_limit(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return n
 
 
 def _run_grad(args: argparse.Namespace) -> int:
