@@ -4,10 +4,12 @@ A trace records the ops ``f`` performs for one set of numbers. If ``f`` looks at
 intermediate result and decides something in Python (``if h.data > 0:``), the
 decision is baked into the tape and would replay wrongly for other numbers. So while
 tracing, every op output becomes a ``TracedValue``: reading its ``.data`` (or
-``float()``, ``bool()``, ``<``) from outside the engine raises ``TraceError`` naming
-the user's file and line. Inputs, parameters and constants are leaves and stay plain
-Values, so reading them is allowed (e.g. validating labels); branching on *input*
-values is a limit the guard cannot see.
+``float()``, ``bool()``, ``<``) from outside the ops that compute outputs raises
+``TraceError`` naming the user's file and line; so does a derivative taken inside ``f``
+(grad, gradients, backward), whose rules branch on the value or give plain numbers.
+Inputs, parameters and constants are leaves and stay plain Values, so reading them is
+allowed (e.g. validating labels); branching on *input* values is a limit the guard
+cannot see.
 """
 
 from __future__ import annotations

@@ -58,7 +58,8 @@ class ChainPath:
 
 @dataclass(frozen=True)
 class Explanation:
-    """d(root)/d(wrt) as a sum of path products (``total`` equals wrt.grad)."""
+    """d(root)/d(wrt) as a sum of path products. ``total`` equals wrt.grad up to the
+    last bits: backward sums at every node, this sums whole paths."""
 
     root_name: str
     wrt_name: str
