@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).parent / "autodiff"
 AUTODIFF = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "autodiff"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "always"}

@@ -88,7 +88,7 @@ def test_importing_and_training_leaves_the_garbage_collector_settings_alone():
 def _repo_root():
     import pathlib
 
-    return pathlib.Path(__file__).resolve().parent.parent
+    return pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow

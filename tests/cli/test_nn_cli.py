@@ -104,7 +104,7 @@ def test_bad_options_print_one_line_and_exit_2(extra, message, capsys):
 
 
 def test_python_dash_m_autodiff_train_runs(tmp_path):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     result = subprocess.run(
         [sys.executable, "-m", "autodiff", "train", "xor", *SMALL, "--no-plot"],
         cwd=root,
@@ -120,7 +120,7 @@ def test_moons_example_without_matplotlib_stops_before_training(tmp_path):
     blocked = tmp_path / "blocked"
     (blocked / "matplotlib").mkdir(parents=True)
     (blocked / "matplotlib" / "__init__.py").write_text("raise ImportError('not installed')\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     result = subprocess.run(
         [sys.executable, os.path.join(root, "examples", "moons.py"), "b.png"],
         cwd=tmp_path,

@@ -117,7 +117,7 @@ def test_unknown_bias_init_is_a_clear_error_that_draws_nothing(bias):
 
 
 def _readme_section(title):
-    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     start = text.index(f"## {title}\n")
     end = text.find("\n## ", start + 1)
     return text[start:end]

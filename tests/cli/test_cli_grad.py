@@ -12,7 +12,7 @@ from graphs import needs_graphviz
 
 from autodiff.frontend.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(capsys, *argv):

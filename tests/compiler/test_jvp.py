@@ -37,7 +37,7 @@ def test_jvp_direction_must_match_the_arguments():
 
 
 def test_forward_vs_reverse_example_agrees_and_counts_sweeps():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     command = [sys.executable, str(root / "examples" / "forward_vs_reverse.py")]
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout

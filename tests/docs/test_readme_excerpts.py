@@ -18,7 +18,7 @@ import pytest
 
 from autodiff.readers import drawing
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 _SCRIPT = Path(sys.executable).parent / "autodiff"
 AUTODIFF = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "autodiff"]

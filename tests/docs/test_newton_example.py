@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parent.parent / "examples" / "newton.py"
+_PATH = Path(__file__).resolve().parents[2] / "examples" / "newton.py"
 
 
 @pytest.fixture(scope="module")
