@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import reprlib
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from numbers import Real
 from typing import Any, Union
 
 from autodiff.core import rules
+from autodiff.core.hand_written import HandWritten, refuse_while_tracing, set_closure
 from autodiff.core.modes import _modes, state
 
 Operand = Union["Value", int, float]
@@ -188,7 +190,8 @@ class Value:
 
         backward(self, gradient, create_graph)
 
-    def _backward(self) -> None:
+    @property
+    def _backward(self) -> Callable[[], None]:
         """micrograd's hand-backprop hook: one step of the chain rule at this node.
 
         Each input gets ``input.grad += d(self)/d(input) * self.grad``, the local
@@ -196,10 +199,21 @@ class Value:
         This is the lecture's ``o.grad = 1.0; o._backward(); n._backward(); ...``, to
         be called in reverse topological order; ``backward()`` does the whole pass.
         First-order only: ``self.grad`` must be a number.
+
+        As in micrograd, a node built by hand may be given its own step:
+        ``out._backward = closure`` (see autodiff.core.hand_written); then both this
+        hook and ``backward()`` run the closure at that node.
         """
+        rule = self._rule
+        if isinstance(rule, HandWritten) and rule.closure is not None:
+            return rule.closure
         from autodiff.core.engine import chain_step
 
-        chain_step(self)
+        return functools.partial(chain_step, self)
+
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None]) -> None:
+        set_closure(self, closure)
 
 
 class _Constant(Value):
@@ -241,7 +255,7 @@ def _hand_built(node: Value, children: Any, op: Any, label: Any) -> Any:
         )
     if not children:
         raise ValueError(f"Value() got _op {_op_name(op)!r} but no _children: give its inputs")
-    rule = op if isinstance(op, rules.Rule) else _rule_named(op, len(children))
+    rule = op if isinstance(op, rules.Rule) else _rule_named(op, len(children), node)
     if rule.arity != len(children):
         raise ValueError(
             f"Value() op {rule.name!r} takes {rule.arity} input(s), got {len(children)} _children"
@@ -258,8 +272,9 @@ def _op_name(op: str | rules.Rule) -> str:
     return op if isinstance(op, str) else op.name
 
 
-def _rule_named(op: str, count: int) -> rules.Rule:
-    """The rule for an op name: the table's names, micrograd's 'ReLU', '**k' (k a number)."""
+def _rule_named(op: str, count: int, node: Value) -> rules.Rule:
+    """The rule for an op name: the table's names, micrograd's 'ReLU', '**k' (k a number);
+    any other name is an op written by hand, waiting for its ``_backward`` closure."""
     table = {r.name: r for r in vars(rules).values() if isinstance(r, rules.Rule)}
     rule = table.get(op) or _MICROGRAD_NAMES.get(op)
     if rule is not None:
@@ -271,8 +286,13 @@ def _rule_named(op: str, count: int) -> rules.Rule:
             return rules.constant_power(float(op[2:]))
         except ValueError:
             pass
-    names = ", ".join(repr(name) for name in [*table, *_MICROGRAD_NAMES])
-    raise ValueError(f"Value() got an unknown _op {op!r}; expected one of {names}, or '**k'")
+    if count > 2:
+        raise ValueError(
+            f"Value() op {op!r} got {count} _children; a node holds 1 or 2 inputs: "
+            "build it from ops of one or two"
+        )
+    refuse_while_tracing(op)
+    return HandWritten(op, count, node)
 
 
 def _lift(x: object, rule: rules.Rule) -> Value:
