@@ -375,6 +375,10 @@ def _build(
             ),
             shape="none",
             margin="0",
+            # no minimum size: Graphviz's default height (0.5 in) would leave a gap
+            # between the table and the node's edge, where arrows stop short of the box
+            width="0",
+            height="0",
         )
         if v._rule is None:
             continue
