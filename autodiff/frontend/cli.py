@@ -282,7 +282,7 @@ def _add_grad(sub: Any) -> None:
         "--max-nodes",
         type=_node_limit,
         metavar="N",
-        help="refuse to draw larger graphs (default 2000, frames 60); 0: no limit",
+        help="refuse to draw larger graphs (default 2000, frames 200); 0: no limit",
     )
     _add_timeout(p)
     p.set_defaults(run=_run_grad, parser=p)

@@ -26,23 +26,32 @@ from typing import Any
 
 import graphviz
 
-from autodiff.core.engine import topological_order
 from autodiff.core.higher import is_derivative
 from autodiff.core.value import Value
+from autodiff.readers.graph_facts import (
+    RANKDIRS,
+    GraphTooLarge,
+    check_options,
+    graph_values,
+    is_hand_written,
+    local_derivatives,
+    node_ids,
+    number,
+    plain,
+    value_names,
+)
+from autodiff.readers.model_groups import model_groups
 from autodiff.readers.renderers import (
     DEFAULT_TIMEOUT,
     GraphvizError,
     GraphvizNotFound,
     GraphvizTimeout,
     _cannot_draw,
-    _check_timeout,
-    _find_program,  # noqa: F401 (frames.py imports it from here)
-    _not_found_message,  # noqa: F401 (frames.py imports it from here)
     _program_for,
     _run,
-    _write_graph,
-    _write_text,  # noqa: F401 (frames.py imports it from here)
+    check_timeout,
     renderer,
+    write_graph,
 )
 
 __all__ = [
@@ -66,8 +75,6 @@ can already take Graphviz minutes, which is what ``DEFAULT_TIMEOUT`` bounds."""
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 """File extensions ``render`` understands, and the Graphviz output format of each."""
 
-RANKDIRS = ("LR", "RL", "TB", "BT")
-
 DRAWING_FORMATS = ("svg", "png", "pdf")
 """What ``draw_dot(root, format=...)`` accepts (PDF needs Graphviz's own ``dot``)."""
 
@@ -83,10 +90,6 @@ _CLUSTER_FILL = "#f9fafb"
 _CLUSTER_LINE = "#9ca3af"
 
 
-class GraphTooLarge(ValueError):
-    """A graph with more Values than ``max_nodes``."""
-
-
 def draw_dot(
     root: Value,
     format: str = "svg",
@@ -97,7 +100,7 @@ def draw_dot(
     color_grad: bool = False,
     show_local: bool = False,
     max_nodes: int | None = DEFAULT_MAX_NODES,
-    groups: Mapping[str, Iterable[Value]] | None = None,
+    groups: Mapping[str, Iterable[Value]] | Any | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Drawing:
     """The graph of ``root`` and every Value it depends on, as a ``graphviz.Digraph``.
@@ -114,10 +117,15 @@ def draw_dot(
     color_grad  tint each grad cell by its sign (blue +, red -) and its size
                 relative to the largest gradient shown.
     show_local  write on each input -> op edge the op's local derivative
-                d(output)/d(input), read from the op's rule, never re-derived.
+                d(output)/d(input), read from the op's rule, never re-derived (an op
+                written by hand, micrograd's way, says "hand-written": its number is
+                what its _backward closure passes back for an output grad of 1).
     max_nodes   refuse (GraphTooLarge) a graph with more Values than this; None: no limit.
     groups      {"h1": [Values], ...}: draw each group's Values, with the ops that made
-                them, inside a box labelled with its name (a neuron, a layer, the loss).
+                them, inside a box labelled with its name (a neuron, a layer, the loss);
+                or a model (anything with ``named_parameters()``, e.g. an nn MLP):
+                each neuron's weights, bias, sums and activation in a box named by its
+                place, ``layers.1.neurons.3`` (see ``autodiff.readers.model_groups``).
     timeout     seconds each Graphviz run may take before it is stopped
                 (GraphvizTimeout); None: no limit.
     """
@@ -125,9 +133,9 @@ def draw_dot(
         hint = f" (rankdir is the third argument: rankdir={format!r})" if format in RANKDIRS else ""
         known = ", ".join(DRAWING_FORMATS)
         raise ValueError(f"format must be one of {known}, got {format!r}{hint}")
-    _check_timeout(timeout)
-    order = _values(root, max_nodes)
-    graph = _build(
+    check_timeout(timeout)
+    order = graph_values(root, max_nodes)
+    graph = build_graph(
         order,
         rankdir=rankdir,
         precision=precision,
@@ -158,7 +166,7 @@ class Drawing(graphviz.Digraph):
 
     def __init__(self, *args: Any, timeout: float | None = DEFAULT_TIMEOUT, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.timeout = _check_timeout(timeout)
+        self.timeout = check_timeout(timeout)
 
     def _copy_kwargs(self, **kwargs: Any) -> dict[str, Any]:
         # graphviz's own _copy_kwargs does not pass extra keywords along: add ours after
@@ -221,7 +229,7 @@ class Drawing(graphviz.Digraph):
             raise ValueError(f"the drawing {drawn} would overwrite its DOT source")
         if raise_if_result_exists and drawn.exists():
             raise graphviz.FileExistsError(f"{drawn} exists already")
-        _write_graph(self.source, fmt, drawn, self.timeout, saved=saved, quiet=quiet)
+        write_graph(self.source, fmt, drawn, self.timeout, saved=saved, quiet=quiet)
         if cleanup:
             saved.unlink()
         if view or quiet_view:
@@ -260,9 +268,9 @@ def render(
     fmt = _format_of(path)
     if "format" in draw_options:
         raise ValueError(f"render takes the format from the extension of {str(path)!r}")
-    _check_timeout(timeout)
+    check_timeout(timeout)
     source = draw_dot(root, **draw_options).source
-    _write_graph(source, fmt, path, timeout)
+    write_graph(source, fmt, path, timeout)
     return path
 
 
@@ -290,44 +298,7 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _values(root: Value, max_nodes: int | None) -> list[Value]:
-    """Every Value of the graph, inputs first; GraphTooLarge beyond ``max_nodes``."""
-    if not isinstance(root, Value):
-        raise TypeError(f"expected a Value to draw, got {type(root).__name__}")
-    if max_nodes is not None:
-        if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-            raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
-        if _count_up_to(root, max_nodes) > max_nodes:
-            raise GraphTooLarge(
-                f"the graph has more than {max_nodes} values, too many to lay out quickly; "
-                f"pass max_nodes= a larger number (or None) to draw it anyway, "
-                f"or draw a smaller expression"
-            )
-    return topological_order(root)
-
-
-def _count_up_to(root: Value, limit: int) -> int:
-    """The number of Values in the graph, counting no further than limit + 1."""
-    seen = {root}
-    stack = [root]
-    while stack:
-        for child in stack.pop()._prev:
-            if child not in seen:
-                seen.add(child)
-                if len(seen) > limit:
-                    return len(seen)
-                stack.append(child)
-    return len(seen)
-
-
-def _check_options(rankdir: str, precision: int) -> None:
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    if isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 17:
-        raise ValueError(f"precision must be an int from 0 to 17, got {precision!r}")
-
-
-def _build(
+def build_graph(
     order: list[Value],
     *,
     rankdir: str,
@@ -338,24 +309,30 @@ def _build(
     grads: Mapping[Value, Any] | None = None,
     visible: Container[Value] | None = None,
     highlight: Value | None = None,
-    groups: Mapping[str, Iterable[Value]] | None = None,
+    groups: Mapping[str, Iterable[Value]] | Any | None = None,
+    name_unlabelled: bool = False,
 ) -> graphviz.Digraph:
     """The Digraph of the Values in ``order`` (inputs first).
 
     ``grads`` replaces ``.grad`` as the gradients shown; ``visible`` limits which of
     them are readable: the others are drawn in the box's own colour, so every frame
     of a sequence keeps the same layout. ``highlight`` marks one Value and its op.
-    ``groups`` draws named sets of Values inside labelled boxes (see ``_clusters``).
+    ``groups`` draws named sets of Values inside labelled boxes (see ``_clusters``), or
+    is a model whose neurons are boxed (see ``model_groups``). ``name_unlabelled`` shows
+    an unlabelled op's name for readers (``v3``, see ``graph_facts.value_names``).
     """
-    _check_options(rankdir, precision)
+    check_options(rankdir, precision)
+    if groups is not None and not isinstance(groups, Mapping):
+        groups = model_groups(order, groups)
     graph = graphviz.Digraph(
         name="autodiff",
         graph_attr={"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.4"},
         node_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "11"},
         edge_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "9", "arrowsize": "0.7"},
     )
-    ids = _node_ids(order)
-    clusters = _clusters(graph, order, groups or {})
+    ids = node_ids(order)
+    clusters, owners = _clusters(graph, order, groups or {})
+    names = value_names(order) if name_unlabelled else {}
     grad_of = (lambda v: v.grad) if grads is None else grads.get
     scale = _largest(grad_of(v) for v in order if visible is None or v in visible)
     for v in order:
@@ -372,6 +349,8 @@ def _build(
                 scale if color_grad else 0.0,
                 v is highlight,
                 stacked=bool(clusters),
+                shown_label=_short_label(v.label, owners.get(v))
+                or (names.get(v, "") if v._rule is not None else ""),
             ),
             shape="none",
             margin="0",
@@ -394,11 +373,14 @@ def _build(
             margin="0.04,0.02",
             height="0.3",
         )
-        locals_ = _local_derivatives(v) if show_local else None
+        locals_ = local_derivatives(v) if show_local else None
+        hand = is_hand_written(v)
         for i, child in enumerate(v._prev):
             attrs = {"penwidth": "2"} if v is highlight else {}
             if locals_ is not None:
-                attrs["label"] = f"<local {_number(locals_[i], precision)}>"
+                # a hand-written op's number comes from running its closure: say so
+                text = "hand-written" if hand else "local"
+                attrs["label"] = f"<{text} {number(locals_[i], precision)}>"
                 attrs["fontcolor"] = "#4b5563"
             graph.edge(ids[child], op, **attrs)
         graph.edge(op, ids[v])
@@ -407,14 +389,9 @@ def _build(
     return graph
 
 
-def _node_ids(order: list[Value]) -> dict[Value, str]:
-    """Each Value's DOT node name ("v3"; its op is "v3op"), from its place in ``order``."""
-    return {v: f"v{i}" for i, v in enumerate(order)}
-
-
 def _clusters(
     graph: graphviz.Digraph, order: list[Value], groups: Mapping[str, Iterable[Value]]
-) -> dict[Value, graphviz.Digraph]:
+) -> tuple[dict[Value, graphviz.Digraph], dict[Value, str]]:
     """The labelled cluster (a Graphviz subgraph, drawn as a box) of each grouped Value.
 
     ``groups`` maps a name ("h1") to the Values drawn inside a box of that name, each
@@ -448,7 +425,15 @@ def _clusters(
                 raise ValueError(f"{_describe(v)} is in two groups, {owner[v]!r} and {name!r}")
             owner[v] = name
             home[v] = cluster
-    return home
+    return home, owner
+
+
+def _short_label(label: str, group: str | None) -> str:
+    """Inside the box of group ``layers.1.neurons.3``, ``layers.1.neurons.3.w.2`` reads
+    ``w.2``: the box's title says the rest."""
+    if group and label.startswith(group + ".") and len(label) > len(group) + 1:
+        return label[len(group) + 1 :]
+    return label
 
 
 def _describe(v: Value) -> str:
@@ -464,6 +449,7 @@ def _box(
     scale: float,
     highlighted: bool,
     stacked: bool = False,
+    shown_label: str | None = None,
 ) -> str:
     """A Value's HTML-like label: one row of cells, label | data | grad.
 
@@ -479,11 +465,14 @@ def _box(
     else:
         fill = _NODE_FILL
     cells = []
-    if v.label:
-        cells.append(f"<TD><B>{_escape(v.label)}</B></TD>")
-    cells.append(f"<TD>data {_number(v.data, precision)}</TD>")
+    label = v.label if shown_label is None else shown_label
+    if label and not v.label:  # a reader's name for an unlabelled op (v3): not the user's
+        cells.append(f'<TD><FONT COLOR="#6b7280"><I>{_escape(label)}</I></FONT></TD>')
+    elif label:
+        cells.append(f"<TD><B>{_escape(label)}</B></TD>")
+    cells.append(f"<TD>data {number(v.data, precision)}</TD>")
     if show_grad:
-        text = f"grad {_number(grad, precision) if grad is not None else '?'}"
+        text = f"grad {number(grad, precision) if grad is not None else '?'}"
         if not readable:  # keeps the cell's size, so frames share one layout
             cells.append(f'<TD><FONT COLOR="{fill}">{text}</FONT></TD>')
         elif scale:
@@ -499,38 +488,18 @@ def _box(
     )
 
 
-def _local_derivatives(v: Value) -> tuple[Any, ...]:
-    """d(v)/d(input) for each input of v, from v's rule evaluated on floats."""
-    assert v._rule is not None
-    return tuple(v._rule.derivatives(*[p.data for p in v._prev], v.data))
-
-
 def _is_gradient_node(v: Value) -> bool:
     return is_derivative(v)
 
 
-def _plain(x: Any) -> float:
-    return float(x.data if isinstance(x, Value) else x)
-
-
-def _number(x: Any, precision: int) -> str:
-    """x with ``precision`` decimals; scientific notation where that would hide it."""
-    x = _plain(x)
-    if not math.isfinite(x):
-        return str(x)
-    if x != 0.0 and (abs(x) >= 1e6 or abs(x) < 0.5 * 10.0**-precision):
-        return f"{x:.{precision}e}"
-    return f"{x:.{precision}f}"
-
-
 def _largest(grads: Any) -> float:
-    finite = [abs(_plain(g)) for g in grads if g is not None and math.isfinite(_plain(g))]
+    finite = [abs(plain(g)) for g in grads if g is not None and math.isfinite(plain(g))]
     return max(finite, default=0.0)
 
 
 def _tint(grad: Any, scale: float) -> str:
     """White for 0, deepening to blue (positive) or red (negative) as |grad| nears scale."""
-    g = _plain(grad)
+    g = plain(grad)
     if math.isnan(g):
         return _NAN_FILL
     if g == 0.0:

@@ -1,5 +1,10 @@
 """The page that steps through the backward-pass frames: index.html, one file, no network.
 
+The page holds the graph's drawing once, inline, and each step as data: the Value
+visited (its DOT node name), the box to keep in view, the caption. Showing step k hides
+the gradients of the Values not visited yet (each gradient is shown from the step that
+visits its Value on), highlights the Value visited, its op and the arrows into the op.
+
 The graph is shown in a viewport that pans (drag, scroll bars, wheel, Shift+arrows) and
 zooms (buttons, Ctrl+wheel or pinch, + and - keys), at a readable size to start with:
 
@@ -10,17 +15,17 @@ toggle shows the whole graph instead. As the steps advance, the view scrolls to 
 the highlighted Value (its box and its op) in sight. The step shown is in the URL
 (``index.html#step=20``, ``#step=20&fit`` fitted), so a frame can be linked to.
 
-Frames are numbered 0 (the forward pass) to N (the N-th Value visited): the file
-step_00k.svg, the fragment #step=k, the counter and the caption all say k of N.
+Frames are numbered 0 (the forward pass) to N (the N-th Value visited): the fragment
+#step=k, the counter and the caption all say k of N.
 """
 
 from __future__ import annotations
 
-import base64
 import html
+import json
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SMALL_TEXT_PX = 14
 """The page's small text (the legend, the zoom level), in CSS px."""
@@ -32,22 +37,47 @@ _SVG = "{http://www.w3.org/2000/svg}"
 _TRANSLATE = re.compile(r"translate\(\s*([-\d.]+)[\s,]+([-\d.]+)\s*\)")
 _SCALE = re.compile(r"scale\(\s*([-\d.]+)(?:[\s,]+([-\d.]+))?\s*\)")
 
+Box = tuple[float, float, float, float]
+
 
 @dataclass(frozen=True)
 class Drawing:
-    """What the page needs to know of one frame's SVG, in the SVG's own units (points)."""
+    """What the page needs to know of the SVG, in the SVG's own units (points)."""
 
     width: float
     height: float
     smallest_font: float
-    focus: tuple[float, float, float, float] | None  # x0, y0, x1, y1 of the highlighted nodes
+    boxes: dict[str, Box] = field(default_factory=dict)  # x0, y0, x1, y1 of each node
+
+    def box(self, *nodes: str) -> Box | None:
+        """The box around the named nodes (DOT node names), or None if none is drawn."""
+        found = [self.boxes[n] for n in nodes if n in self.boxes]
+        if not found:
+            return None
+        return (
+            min(b[0] for b in found),
+            min(b[1] for b in found),
+            max(b[2] for b in found),
+            max(b[3] for b in found),
+        )
 
 
-def measure(svg: bytes, focus_nodes: tuple[str, ...]) -> Drawing:
-    """The size of a Graphviz SVG, its smallest text, and the box around ``focus_nodes``.
+@dataclass(frozen=True)
+class Step:
+    """One frame: the Value visited ("" for the forward pass), the box to keep in view,
+    the counter's text ("Step 3 of 41") and the caption."""
 
-    ``focus_nodes`` are DOT node names (the ``<title>`` of each node's group). Node
-    coordinates are mapped through the graph's transform into the viewBox.
+    node: str
+    focus: Box | None
+    head: str
+    caption: str
+
+
+def measure(svg: bytes) -> Drawing:
+    """The size of a Graphviz SVG, its smallest text, and the box of every node.
+
+    A node's name is the ``<title>`` of its group; its coordinates are mapped through
+    the graph's transform into the viewBox.
     """
     root = ET.fromstring(svg)
     width, height = (_points(root.get(side, "0")) for side in ("width", "height"))
@@ -59,17 +89,16 @@ def measure(svg: bytes, focus_nodes: tuple[str, ...]) -> Drawing:
     sy = float(scale.group(2) or scale.group(1)) if scale else 1.0
     shift = _TRANSLATE.search(transform)
     dx, dy = (float(shift.group(1)), float(shift.group(2))) if shift else (0.0, 0.0)
-    xs: list[float] = []
-    ys: list[float] = []
+    boxes: dict[str, Box] = {}
     for g in root.iter(f"{_SVG}g"):
         title = g.find(f"{_SVG}title")
-        if g.get("class") != "node" or title is None or title.text not in focus_nodes:
+        if g.get("class") != "node" or title is None or title.text is None:
             continue
-        for x, y in _outline(g):
-            xs.append(sx * (x + dx))
-            ys.append(sy * (y + dy))
-    focus = (min(xs), min(ys), max(xs), max(ys)) if xs else None
-    return Drawing(width, height, min((f for f in fonts if f > 0), default=0.0), focus)
+        corners = [(sx * (x + dx), sy * (y + dy)) for x, y in _outline(g)]
+        if corners:
+            xs, ys = zip(*corners, strict=True)
+            boxes[title.text] = (min(xs), min(ys), max(xs), max(ys))
+    return Drawing(width, height, min((f for f in fonts if f > 0), default=0.0), boxes)
 
 
 def _points(length: str) -> float:
@@ -101,36 +130,36 @@ def readable_zoom(drawing: Drawing) -> float:
     return SMALL_TEXT_PX / (drawing.smallest_font * PX_PER_PT)
 
 
-def page(frames: list[tuple[str, bytes, Drawing]], heads: list[str], captions: list[str]) -> str:
-    """index.html: every frame (name, SVG, measures) embedded, one shown at a time.
+_PROLOGUE = re.compile(rb"\A.*?(?=<svg\b)", re.S)  # the XML declaration, DOCTYPE, comments
 
-    ``heads[k]`` ("Step 3 of 41") starts caption k and is what the counter shows.
-    """
-    first = frames[0][2]
-    images, texts = [], []
-    for k, ((name, svg, drawing), head, caption) in enumerate(
-        zip(frames, heads, captions, strict=True)
-    ):
-        data = base64.b64encode(svg).decode("ascii")
-        hidden = "" if k == 0 else " hidden"
-        focus = "" if drawing.focus is None else " ".join(f"{c:.1f}" for c in drawing.focus)
-        images.append(
-            f'<img class="frame" alt="{html.escape(name)}" data-focus="{focus}"{hidden} '
-            f'src="data:image/svg+xml;base64,{data}">'
-        )
-        texts.append(
-            f'<p class="caption"{hidden}><b class="head">{html.escape(head)}</b>: '
-            f"{html.escape(caption)}</p>"
-        )
+
+def page(svg: bytes, drawing: Drawing, steps: list[Step]) -> str:
+    """index.html: the drawing inline once, and ``steps`` as data, one shown at a time."""
+    inline = _PROLOGUE.sub(b"", svg, count=1).decode("utf-8")
+    data = {
+        "steps": [
+            {
+                "node": s.node,
+                "focus": None if s.focus is None else [round(c, 1) for c in s.focus],
+                "head": s.head,
+                "caption": s.caption,
+            }
+            for s in steps
+        ]
+    }
+    # "</" inside a script element would end it early: JSON allows "<\/" for it
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    first = steps[0]
     fill = {
         "{SMALL}": str(SMALL_TEXT_PX),
-        "{WIDTH}": f"{first.width * PX_PER_PT:.1f}",
-        "{HEIGHT}": f"{first.height * PX_PER_PT:.1f}",
-        "{READABLE}": f"{readable_zoom(first):.4f}",
+        "{WIDTH}": f"{drawing.width * PX_PER_PT:.1f}",
+        "{HEIGHT}": f"{drawing.height * PX_PER_PT:.1f}",
+        "{READABLE}": f"{readable_zoom(drawing):.4f}",
         "{PX_PER_PT}": f"{PX_PER_PT:.6f}",
-        "{COUNTER}": html.escape(heads[0]),
-        "{IMAGES}": "\n".join(images),
-        "{CAPTIONS}": "\n".join(texts),
+        "{COUNTER}": html.escape(first.head),
+        "{SVG}": inline,
+        "{CAPTION}": f'<b class="head">{html.escape(first.head)}</b>: {html.escape(first.caption)}',
+        "{STEPS}": text,
     }
     return re.sub("|".join(re.escape(key) for key in fill), lambda m: fill[m.group(0)], _PAGE)
 
@@ -162,9 +191,11 @@ button[aria-pressed="true"] { background: #1f2937; color: #fff; }
         touch-action: none; outline: none; }
 #view.dragging { cursor: grabbing; }
 #stage { position: relative; margin: 0 auto; }
-#stage img { display: block; width: 100%; height: 100%; user-select: none;
-             -webkit-user-drag: none; }
-#stage img[hidden], .caption[hidden] { display: none; }
+#stage svg { display: block; width: 100%; height: 100%; user-select: none; }
+#stage text.unreached { visibility: hidden; }
+#stage g.node.visited > polygon:first-of-type, #stage g.node.visited > ellipse {
+  fill: #fde047; }
+#stage g.edge.visited > path { stroke-width: 2; }
 footer { padding: 0.5em 1em 0.7em; border-top: 1px solid #e5e7eb; max-height: 30vh;
          overflow: auto; }
 .caption { margin: 0; max-width: 75em; }
@@ -197,24 +228,46 @@ Zoom: + &minus; (Ctrl+wheel, pinch), F fits.
 <main id="view" tabindex="0" aria-label="The computation graph">
 <div id="stage" data-width="{WIDTH}" data-height="{HEIGHT}" data-readable="{READABLE}"
      data-px-per-pt="{PX_PER_PT}">
-{IMAGES}
+{SVG}
 </div>
 </main>
 <footer>
-{CAPTIONS}
+<p class="caption" id="caption">{CAPTION}</p>
 </footer>
+<script type="application/json" id="steps">{STEPS}</script>
 <script>
 (function () {
   "use strict";
   var view = document.getElementById("view");
   var stage = document.getElementById("stage");
-  var frames = stage.querySelectorAll(".frame");
-  var captions = document.querySelectorAll(".caption");
+  var steps = JSON.parse(document.getElementById("steps").textContent).steps;
+  var caption = document.getElementById("caption");
   var counter = document.getElementById("counter");
   var fitButton = document.getElementById("fit");
   var width = Number(stage.dataset.width), height = Number(stage.dataset.height);
   var readable = Number(stage.dataset.readable), pxPerPt = Number(stage.dataset.pxPerPt);
   var current = 0, zoom = readable, fitted = false;
+
+  // the drawing's parts by DOT node name: each Value's box, its op, the arrows into
+  // the op, and the text of its gradient
+  var svg = stage.querySelector("svg");
+  svg.removeAttribute("width"); svg.removeAttribute("height");
+  var nodes = {}, arrows = {}, visitedAt = {}, marked = [];
+  svg.querySelectorAll("g.node, g.edge").forEach(function (g) {
+    var title = g.querySelector("title").textContent;
+    if (g.classList.contains("node")) { nodes[title] = g; return; }
+    var to = title.split("->")[1];
+    (arrows[to] = arrows[to] || []).push(g);
+  });
+  var grads = [];
+  Object.keys(nodes).forEach(function (name) {
+    nodes[name].querySelectorAll("text").forEach(function (t) {
+      if (/^grad /.test(t.textContent)) { grads.push([name, t]); }
+    });
+  });
+  steps.forEach(function (s, k) {
+    if (s.node && !(s.node in visitedAt)) { visitedAt[s.node] = k; }
+  });
 
   function fitZoom() {
     return Math.min(view.clientWidth / width, view.clientHeight / height);
@@ -251,9 +304,9 @@ Zoom: + &minus; (Ctrl+wheel, pinch), F fits.
 
   // scroll so that the highlighted Value is in view (centred if it was not)
   function reveal(smooth) {
-    var focus = frames[current].dataset.focus;
-    if (!focus || fitted) { return; }
-    var box = focus.split(" ").map(Number), s = zoom * pxPerPt, margin = 48;
+    var box = steps[current].focus;
+    if (!box || fitted) { return; }
+    var s = zoom * pxPerPt, margin = 48;
     var x0 = box[0] * s + stage.offsetLeft, x1 = box[2] * s + stage.offsetLeft;
     var y0 = box[1] * s + stage.offsetTop, y1 = box[3] * s + stage.offsetTop;
     var left = view.scrollLeft, top = view.scrollTop;
@@ -264,13 +317,29 @@ Zoom: + &minus; (Ctrl+wheel, pinch), F fits.
     view.scrollTo({ left: left, top: top, behavior: smooth ? "smooth" : "auto" });
   }
 
+  // step k: the gradients of the Values visited in steps 1..k, the k-th one highlighted
+  function draw(k) {
+    grads.forEach(function (pair) {
+      var at = visitedAt[pair[0]];
+      pair[1].classList.toggle("unreached", at === undefined || at > k);
+    });
+    marked.forEach(function (g) { g.classList.remove("visited"); });
+    var name = steps[k].node;
+    marked = name ? [nodes[name], nodes[name + "op"]].concat(arrows[name + "op"] || []) : [];
+    marked = marked.filter(Boolean);
+    marked.forEach(function (g) { g.classList.add("visited"); });
+  }
   function show(k, smooth) {
-    current = Math.max(0, Math.min(frames.length - 1, k));
-    for (var i = 0; i < frames.length; i++) {
-      frames[i].hidden = (i !== current);
-      captions[i].hidden = (i !== current);
-    }
-    counter.textContent = captions[current].querySelector(".head").textContent;
+    current = Math.max(0, Math.min(steps.length - 1, k));
+    draw(current);
+    var step = steps[current];
+    counter.textContent = step.head;
+    caption.innerHTML = "";
+    var head = document.createElement("b");
+    head.className = "head";
+    head.textContent = step.head;
+    caption.appendChild(head);
+    caption.appendChild(document.createTextNode(": " + step.caption));
     var hash = "#step=" + current + (fitted ? "&fit" : "");
     if (location.hash !== hash) { history.replaceState(null, "", hash); }
     reveal(smooth);
@@ -283,7 +352,7 @@ Zoom: + &minus; (Ctrl+wheel, pinch), F fits.
   document.getElementById("first").onclick = function () { show(0, true); };
   document.getElementById("prev").onclick = function () { show(current - 1, true); };
   document.getElementById("next").onclick = function () { show(current + 1, true); };
-  document.getElementById("last").onclick = function () { show(frames.length - 1, true); };
+  document.getElementById("last").onclick = function () { show(steps.length - 1, true); };
   document.getElementById("zoom-in").onclick = function () { zoomBy(1.25); };
   document.getElementById("zoom-out").onclick = function () { zoomBy(0.8); };
   fitButton.onclick = function () { setFitted(!fitted); };
@@ -303,7 +372,7 @@ Zoom: + &minus; (Ctrl+wheel, pinch), F fits.
     }
     else if (e.key === "ArrowLeft" || e.key === "ArrowUp") { show(current - 1, true); }
     else if (e.key === "Home") { show(0, true); }
-    else if (e.key === "End") { show(frames.length - 1, true); }
+    else if (e.key === "End") { show(steps.length - 1, true); }
     else if (e.key === "+" || e.key === "=") { zoomBy(1.25); }
     else if (e.key === "-" || e.key === "_") { zoomBy(0.8); }
     else if (e.key === "f" || e.key === "F" || e.key === "0") { setFitted(!fitted); }

@@ -69,7 +69,7 @@ def renderer() -> str:
     allows only that one.
     """
     try:
-        program = _find_program()
+        program = find_program()
     except GraphvizError as error:
         return f"none ({error})"
     if program is None:
@@ -79,7 +79,7 @@ def renderer() -> str:
     return f"{program.kind} {version} ({where})"
 
 
-def _write_graph(
+def write_graph(
     source: str,
     fmt: str,
     path: Path,
@@ -98,7 +98,7 @@ def _write_graph(
     """
     _make_parent(path)
     if fmt == "dot":
-        _write_text(path, source)
+        write_text(path, source)
         return
     program = _program_for(fmt)
     if program is None:
@@ -118,6 +118,18 @@ def _write_graph(
         warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=3)
 
 
+def draw_svg(source: str, timeout: float | None, what: str) -> bytes:
+    """DOT ``source`` drawn as SVG bytes (``what`` names it in errors); GraphvizNotFound
+    without a Graphviz, GraphvizTimeout after ``timeout`` seconds."""
+    program = _program_for("svg")
+    if program is None:
+        raise GraphvizNotFound(_cannot_draw("svg", f"{what} was not drawn", "try again"))
+    data, message = _run(program, source, "svg", timeout, what)
+    if message:
+        warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=3)
+    return data
+
+
 @dataclass(frozen=True)
 class _Program:
     """A Graphviz command line program: Graphviz's own ``dot``, or graphviz-pure."""
@@ -129,7 +141,7 @@ class _Program:
         return self.kind == "dot" or fmt in _PURE_FORMATS
 
 
-def _find_program() -> _Program | None:
+def find_program() -> _Program | None:
     """``dot`` on PATH, else graphviz-pure (on PATH or next to this Python), else None.
 
     The environment variable AUTODIFF_GRAPHVIZ (dot, graphviz-pure or none) allows
@@ -152,13 +164,13 @@ def _find_program() -> _Program | None:
 
 def _program_for(fmt: str) -> _Program | None:
     """The program that will draw ``fmt``, or None when none here can."""
-    program = _find_program()
+    program = find_program()
     return program if program is not None and program.writes(fmt) else None
 
 
 def _cannot_draw(fmt: str, what_happened: str, then: str) -> str:
     """The one-line explanation given when no Graphviz here can draw ``fmt``."""
-    program = _find_program()
+    program = find_program()
     if program is not None and not program.writes(fmt):
         return (
             f"{program.kind} (the Graphviz installed from pip, used because Graphviz's `dot` "
@@ -167,7 +179,7 @@ def _cannot_draw(fmt: str, what_happened: str, then: str) -> str:
             f"install graphviz, macOS: brew install graphviz, others: "
             f"https://graphviz.org/download/) and {then}"
         )
-    return _not_found_message(what_happened, then)
+    return not_found_message(what_happened, then)
 
 
 def _run(
@@ -237,7 +249,7 @@ def _version_of(program: _Program) -> str:
     return found.group(1) if found else "(version unknown)"
 
 
-def _check_timeout(timeout: float | None) -> float | None:
+def check_timeout(timeout: float | None) -> float | None:
     if timeout is None:
         return None
     if (
@@ -257,7 +269,7 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _not_found_message(what_happened: str, then: str) -> str:
+def not_found_message(what_happened: str, then: str) -> str:
     """The one-line explanation given when no Graphviz is found."""
     wanted = os.environ.get("AUTODIFF_GRAPHVIZ", "").strip().lower()
     if wanted in ("dot", _PURE, "none"):
@@ -280,13 +292,13 @@ def _save_source(source: str, path: Path) -> Path:
     candidates = [path.with_suffix(".dot"), path.with_name(path.name + ".dot")]
     for candidate in candidates:
         if not candidate.exists() or _saved_by_us(candidate):
-            _write_text(candidate, text)
+            write_text(candidate, text)
             return candidate
     n = 1
     while path.with_name(f"{path.name}.{n}.dot").exists():
         n += 1
     saved = path.with_name(f"{path.name}.{n}.dot")
-    _write_text(saved, text)
+    write_text(saved, text)
     return saved
 
 
@@ -305,7 +317,7 @@ def _make_parent(path: Path) -> None:
         raise _about(error, path) from None
 
 
-def _write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
     _write_bytes(path, text.encode("utf-8"))
 
 

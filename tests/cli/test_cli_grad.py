@@ -104,7 +104,9 @@ def test_grad_render_and_frames_write_files(capsys, tmp_path):
     assert code == 0 and out.startswith("value = 8.0")
     assert svg.read_text().lstrip().startswith("<?xml") and "grad 4.0000" in svg.read_text()
     assert (frames / "index.html").exists()
-    assert len(list(frames.glob("step_*.svg"))) == 5  # x, y, x*y, x*y + x, and the forward pass
+    assert sorted(p.name for p in frames.iterdir()) == ["index.html"]  # one page, no frames
+    # x, y, x*y, x*y + x, and the forward pass
+    assert (frames / "index.html").read_text().count('"head":"Step ') == 5
     assert str(svg) in err and "index.html" in err
 
 
@@ -218,12 +220,12 @@ def test_grad_max_nodes_limits_its_drawing_and_its_advice_is_its_own_flag(capsys
     assert code == 0 and path.exists()
 
 
-def test_grad_frames_beyond_60_values_advise_grad_max_nodes(capsys, tmp_path):
+def test_grad_frames_beyond_200_values_advise_grad_max_nodes(capsys, tmp_path):
     frames = tmp_path / "frames"
-    code, out, err = run(capsys, "grad", "+".join(["x"] * 61), "x=1", "--frames", str(frames))
-    assert code == 2 and out == "value = 61.0\nd/dx = 61.0\n"
+    code, out, err = run(capsys, "grad", "+".join(["x"] * 201), "x=1", "--frames", str(frames))
+    assert code == 2 and out == "value = 201.0\nd/dx = 201.0\n"
     (line,) = err.splitlines()
-    assert line.startswith("autodiff grad: error: the graph has more than 60 values")
+    assert line.startswith("autodiff grad: error: the graph has more than 200 values")
     assert "autodiff graph" not in line and "(here: --max-nodes N" in line
     assert not frames.exists()
 

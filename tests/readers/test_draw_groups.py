@@ -113,7 +113,5 @@ def test_walkthrough_frames_draw_the_neurons_as_clusters(capsys, tmp_path, monke
     monkeypatch.setenv("AUTODIFF_GRAPHVIZ", "none")  # no renderer: the sources are kept
     assert main(["walkthrough", "--frames", str(tmp_path / "frames")]) != 0
     capsys.readouterr()
-    sources = sorted((tmp_path / "frames").glob("step_*.dot"))
-    assert len(sources) == 42
-    for source in (sources[0], sources[20], sources[-1]):
-        assert list(clusters(source.read_text())) == ["inputs", "h1", "h2", "o1", "o2", "cost"]
+    source = (tmp_path / "frames" / "graph.dot").read_text()
+    assert list(clusters(source)) == ["inputs", "h1", "h2", "o1", "o2", "cost"]

@@ -1,8 +1,17 @@
-"""render_backward_steps: one frame per Value in backward order, and the page that steps them."""
+"""render_backward_steps: one drawing, each step of the backward pass as data, on one page.
 
-import base64
+The page's own script is run in headless Chromium where it is installed (the steps'
+highlights and hidden gradients are its work); the data it reads is checked without it.
+"""
+
 import html
+import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -17,32 +26,45 @@ from autodiff import (
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
-HIGHLIGHT = "#fde047"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium to run the page's script")
 
 
-def nodes(svg_path):
+def steps_of(page):
+    """The steps the page holds as data: [{node, focus, head, caption}]."""
+    text = re.search(r'<script type="application/json" id="steps">(.*?)</script>', page, re.S)
+    return json.loads(text.group(1))["steps"]
+
+
+def drawing_of(page):
+    """The page's one inline SVG, parsed."""
+    svg = re.search(r"<svg\b.*?</svg>", page, re.S).group(0)
+    return ET.fromstring(svg)
+
+
+def nodes(svg):
     """{node name: <g> element} of a Graphviz SVG."""
-    root = ET.fromstring(svg_path.read_bytes())
-    return {g.find(f"{SVG}title").text: g for g in root.iter(f"{SVG}g") if g.get("class") == "node"}
+    return {g.find(f"{SVG}title").text: g for g in svg.iter(f"{SVG}g") if g.get("class") == "node"}
 
 
-def highlighted(svg_path):
-    return sorted(
-        name
-        for name, g in nodes(svg_path).items()
-        if not name.endswith("op")
-        and any(p.get("fill") == HIGHLIGHT for p in g.iter(f"{SVG}polygon"))
-    )
+def dom_after_script(index, fragment):
+    """The page's DOM once its script has run at ``index.html#fragment`` (Chromium)."""
+    with tempfile.TemporaryDirectory() as profile:
+        result = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--dump-dom", f"{index.as_uri()}#{fragment}"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    return result.stdout
 
 
-def readable_grads(svg_path):
-    """The gradient texts drawn in the default (black) colour, i.e. readable."""
-    return [
-        t.text
-        for g in nodes(svg_path).values()
-        for t in g.iter(f"{SVG}text")
-        if (t.text or "").startswith("grad ") and t.get("fill") is None
-    ]
+def shown_at(index, k):
+    """(readable gradient texts, highlighted node names) after the script shows step k."""
+    dom = dom_after_script(index, f"step={k}")
+    grads = re.findall(r"<text(?![^>]*unreached)[^>]*>(grad [^<]*)</text>", dom)
+    lit = re.findall(r'<g id="[^"]*" class="node visited">\s*<title>([^<]*)</title>', dom)
+    return grads, sorted(lit)
 
 
 @pytest.fixture(scope="module")
@@ -54,50 +76,47 @@ def neuron_frames(tmp_path_factory):
 
 
 @needs_graphviz
-def test_one_frame_per_value_plus_the_forward_pass(neuron_frames):
-    root, out, index = neuron_frames
+def test_one_page_holds_one_drawing_and_every_step_as_data(neuron_frames):
+    _, out, index = neuron_frames
     assert index == out / "index.html"
-    frames = sorted(p.name for p in out.glob("step_*.svg"))
-    assert frames == [f"step_{k:03d}.svg" for k in range(11)]  # 10 Values + forward frame
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    page = index.read_text(encoding="utf-8")
+    assert page.count("<svg") == 1 and "<img" not in page
+    assert len(steps_of(page)) == 11  # the forward pass + 10 Values
 
 
 @needs_graphviz
-def test_frames_highlight_values_in_reverse_topological_order(neuron_frames):
-    root, out, _ = neuron_frames
+def test_steps_visit_values_in_reverse_topological_order(neuron_frames):
+    root, _, index = neuron_frames
+    steps = steps_of(index.read_text(encoding="utf-8"))
     n = len(topological_order(root))
-    assert highlighted(out / "step_000.svg") == []
     # node ids follow topological order (v0 first), so backward visits v9, v8, ..., v0
-    for k in range(1, n + 1):
-        assert highlighted(out / f"step_{k:03d}.svg") == [f"v{n - k}"]
+    assert [s["node"] for s in steps] == ["", *(f"v{n - k}" for k in range(1, n + 1))]
 
 
 @needs_graphviz
-def test_frame_k_shows_exactly_k_gradients(neuron_frames):
-    _, out, _ = neuron_frames
-    for k in range(11):
-        assert len(readable_grads(out / f"step_{k:03d}.svg")) == k
-    # the last frame shows the article's gradients: do/dn = 1 - tanh(n)^2 = 0.5, do/dx1 = -1.5
-    last = readable_grads(out / "step_010.svg")
-    assert "grad 1.0000" in last and "grad 0.5000" in last and "grad -1.5000" in last
+@needs_chromium
+def test_step_k_shows_exactly_k_gradients_and_highlights_the_kth_value(neuron_frames):
+    root, _, index = neuron_frames
+    n = len(topological_order(root))
+    for k in (0, 1, 5, 10):
+        grads, lit = shown_at(index, k)
+        assert len(grads) == k
+        assert lit == ([] if k == 0 else sorted({f"v{n - k}", f"v{n - k}op"} & {*nodes_of(index)}))
+    # the last step shows the lecture's gradients: do/dn = 1 - tanh(n)^2 = 0.5, do/dx1 = -1.5
+    grads, _ = shown_at(index, 10)
+    assert "grad 1.0000" in grads and "grad 0.5000" in grads and "grad -1.5000" in grads
+
+
+def nodes_of(index):
+    return nodes(drawing_of(index.read_text(encoding="utf-8")))
 
 
 @needs_graphviz
-def test_all_frames_share_one_layout(neuron_frames):
-    _, out, _ = neuron_frames
-
-    def boxes(path):
-        """Each node's outline: a box's polygon or an op's ellipse."""
-        shape = {}
-        for name, g in nodes(path).items():
-            outline = g.find(f"{SVG}polygon")
-            if outline is None:
-                outline = g.find(f"{SVG}ellipse")
-            shape[name] = sorted((k, v) for k, v in outline.attrib.items() if k != "fill")
-        return shape
-
-    first = boxes(out / "step_000.svg")
-    for k in range(1, 11):
-        assert boxes(out / f"step_{k:03d}.svg") == first
+def test_the_drawing_has_every_gradient_for_the_script_to_hide(neuron_frames):
+    _, _, index = neuron_frames
+    texts = [t.text for g in nodes_of(index).values() for t in g.iter(f"{SVG}text")]
+    assert sum(1 for t in texts if (t or "").startswith("grad ")) == 10
 
 
 @needs_graphviz
@@ -108,13 +127,9 @@ def test_frames_do_not_touch_grad(tmp_path):
 
 
 @needs_graphviz
-def test_index_embeds_every_frame_and_steps_with_buttons_and_keys(neuron_frames):
+def test_index_steps_with_buttons_and_keys(neuron_frames):
     _, out, index = neuron_frames
     page = index.read_text(encoding="utf-8")
-    embedded = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
-    assert len(embedded) == 11
-    for k, data in enumerate(embedded):
-        assert base64.b64decode(data) == (out / f"step_{k:03d}.svg").read_bytes()
     for needle in ('id="prev"', 'id="next"', "ArrowLeft", "ArrowRight", "<style>", "<script>"):
         assert needle in page
     # self-contained: no external scripts, styles or images
@@ -122,9 +137,8 @@ def test_index_embeds_every_frame_and_steps_with_buttons_and_keys(neuron_frames)
 
 
 def captions_of(page):
-    """[(head, text)] of every caption on the page, unescaped."""
-    found = re.findall(r'<p class="caption"[^>]*><b class="head">(.*?)</b>: (.*?)</p>', page)
-    return [(html.unescape(head), html.unescape(text)) for head, text in found]
+    """[(head, text)] of every step's caption."""
+    return [(s["head"], s["caption"]) for s in steps_of(page)]
 
 
 @needs_graphviz
@@ -147,11 +161,11 @@ def test_counter_caption_file_and_fragment_share_one_numbering(neuron_frames):
     # frames 0 (the forward pass) to 10 (the 10th Value visited): step_00k.svg is "Step k of 10"
     heads = [head for head, _ in captions_of(page)]
     assert heads == [f"Step {k} of 10" for k in range(11)]
-    names = re.findall(r'<img class="frame" alt="([^"]+)"', page)
-    assert names == [f"step_{k:03d}.svg" for k in range(11)]
     assert re.search(r'<span id="counter"[^>]*>Step 0 of 10</span>', page)
+    first = re.search(r'<p class="caption" id="caption"><b class="head">(.*?)</b>', page)
+    assert html.unescape(first.group(1)) == "Step 0 of 10"
     # the counter shows the caption's head, never a numbering of its own
-    assert 'counter.textContent = captions[current].querySelector(".head").textContent' in page
+    assert "counter.textContent = step.head" in page
     assert '" / "' not in page and "current + 1) +" not in page
     assert '"#step=" + current' in page and "hashchange" in page
 
@@ -169,15 +183,11 @@ def test_page_opens_at_a_zoom_where_graph_text_is_as_large_as_the_pages_small_te
         page,
     )
     width, height, readable = (float(g) for g in stage.groups())
-    smallest_pt = min(
-        float(size)
-        for svg in out.glob("step_*.svg")
-        for size in re.findall(r'font-size="([\d.]+)"', svg.read_text())
-    )
+    svg = drawing_of(page)
+    smallest_pt = min(float(t.get("font-size")) for t in svg.iter(f"{SVG}text"))
     assert smallest_pt == 9.0  # the edge labels' local derivatives
     # an SVG point is 4/3 CSS px; at the readable zoom the smallest text is the small text
     assert readable * smallest_pt * 4 / 3 == pytest.approx(small_px, rel=1e-3)
-    svg = ET.fromstring((out / "step_000.svg").read_bytes())
     assert width == pytest.approx(float(svg.get("width").removesuffix("pt")) * 4 / 3, abs=0.1)
     assert height == pytest.approx(float(svg.get("height").removesuffix("pt")) * 4 / 3, abs=0.1)
     # the script starts there (or fitted, when the whole graph fits at a larger zoom)
@@ -197,17 +207,16 @@ def test_page_pans_zooms_and_fits(neuron_frames):
         assert needle in page, needle
 
 
-def bbox_in_viewbox(svg_path, name):
+def bbox_in_viewbox(root, name):
     """The outline of node ``name`` of a Graphviz SVG, in viewBox units (the graph's
     translate applied): (x0, y0, x1, y1)."""
-    root = ET.fromstring(svg_path.read_bytes())
     graph = root.find(f"{SVG}g")
     dx, dy = map(
         float, re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", graph.get("transform")).groups()
     )
     points = [
         tuple(map(float, pair.split(",")))
-        for polygon in nodes(svg_path)[name].iter(f"{SVG}polygon")
+        for polygon in nodes(root)[name].iter(f"{SVG}polygon")
         for pair in polygon.get("points").split()
     ]
     xs = [x + dx for x, _ in points]
@@ -219,16 +228,14 @@ def bbox_in_viewbox(svg_path, name):
 def test_each_frame_names_where_its_highlighted_value_is_drawn(neuron_frames):
     root, out, index = neuron_frames
     page = index.read_text(encoding="utf-8")
-    focus = [
-        tuple(map(float, box.split()))
-        for box in re.findall(r'<img class="frame" alt="[^"]+" data-focus="([^"]*)"', page)
-    ]
+    focus = [tuple(s["focus"]) for s in steps_of(page)]
     assert len(focus) == 11
     n = len(topological_order(root))
+    svg = drawing_of(page)
     for k in range(11):
         # frame k > 0 highlights v(n-k); the forward pass's frame looks at the output
         name = f"v{n - max(k, 1)}"
-        x0, y0, x1, y1 = bbox_in_viewbox(out / f"step_{k:03d}.svg", name)
+        x0, y0, x1, y1 = bbox_in_viewbox(svg, name)
         fx0, fy0, fx1, fy1 = focus[k]
         assert fx0 - 0.1 <= x0 and x1 <= fx1 + 0.1 and fy0 - 0.1 <= y0 and y1 <= fy1 + 0.1
         # and no more than the box and its op: within a few boxes' size
@@ -237,23 +244,23 @@ def test_each_frame_names_where_its_highlighted_value_is_drawn(neuron_frames):
 
 @needs_graphviz
 def test_a_lone_leaf_gives_two_frames(tmp_path):
-    render_backward_steps(Value(2.0, label="a"), tmp_path)
-    assert sorted(p.name for p in tmp_path.glob("step_*.svg")) == ["step_000.svg", "step_001.svg"]
+    index = render_backward_steps(Value(2.0, label="a"), tmp_path)
+    assert [s["node"] for s in steps_of(index.read_text("utf-8"))] == ["", "v0"]
 
 
 @needs_graphviz
-def test_stale_frames_are_replaced_and_other_files_kept(tmp_path):
+def test_earlier_versions_frames_are_removed_and_other_files_kept(tmp_path):
     (tmp_path / "step_999.svg").write_text("old")
+    (tmp_path / "step_001.dot").write_text("old")
     (tmp_path / "notes.svg").write_text("mine")
     render_backward_steps(Value(2.0) * 3.0, tmp_path)
-    assert not (tmp_path / "step_999.svg").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "notes.svg"]
     assert (tmp_path / "notes.svg").read_text() == "mine"
-    assert len(list(tmp_path.glob("step_*.svg"))) == 4
 
 
 def test_large_graphs_are_refused(tmp_path):
     y = Value(0.0)
-    for _ in range(40):  # 81 Values
+    for _ in range(100):  # 201 Values
         y = y + 1.0
     with pytest.raises(GraphTooLarge, match="max_nodes="):
         render_backward_steps(y, tmp_path)
@@ -265,7 +272,7 @@ def test_missing_graphviz_saves_the_frames_sources(tmp_path, monkeypatch):
     out = tmp_path / "frames"
     with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
         render_backward_steps(micrograd_neuron(), out)
-    assert len(list(out.glob("step_*.dot"))) == 11
+    assert "v9 [label=" in (out / "graph.dot").read_text()
     assert not (out / "index.html").exists()
 
 
@@ -280,12 +287,11 @@ def test_bad_groups_are_refused_before_anything_is_written(tmp_path):
 def test_grouped_frames_draw_each_group_as_a_labelled_cluster(tmp_path):
     root = micrograd_neuron()
     n = root._prev[0]
-    render_backward_steps(root, tmp_path, groups={"neuron": [n, root]})
-    for k in (0, 5, 10):
-        svg = ET.fromstring((tmp_path / f"step_{k:03d}.svg").read_bytes())
-        cluster = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "cluster"]
-        assert len(cluster) == 1
-        assert [t.text for t in cluster[0].iter(f"{SVG}text")] == ["neuron"]
+    index = render_backward_steps(root, tmp_path, groups={"neuron": [n, root]})
+    svg = drawing_of(index.read_text("utf-8"))
+    cluster = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "cluster"]
+    assert len(cluster) == 1
+    assert [t.text for t in cluster[0].iter(f"{SVG}text")] == ["neuron"]
 
 
 @needs_graphviz
@@ -295,17 +301,45 @@ def test_a_run_that_fails_half_way_leaves_the_folder_as_it_was(tmp_path, monkeyp
     out = tmp_path / "frames"
     index = render_backward_steps(micrograd_neuron(), out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    calls = []
 
-    def fail_on_the_third(source, fmt, path, timeout):
-        calls.append(path)
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # Ctrl-C while the third frame is drawn
-        path.write_text("<svg/>")
+    def interrupted(source, timeout, what):
+        raise KeyboardInterrupt  # Ctrl-C while the graph is drawn
 
-    monkeypatch.setattr(frames, "_write_graph", fail_on_the_third)
+    monkeypatch.setattr(frames, "draw_svg", interrupted)
     x = Value(2.0, label="x")
     with pytest.raises(KeyboardInterrupt):
         render_backward_steps((x * x).tanh(), out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging left
     assert index.exists()
+
+
+def test_a_file_where_the_folder_should_be_is_named_before_any_work(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    with pytest.raises(NotADirectoryError, match=f"{afile} is a file, not a folder"):
+        render_backward_steps(micrograd_neuron(), afile)
+    assert afile.read_text() == "mine"
+
+
+def test_a_missing_parent_folder_is_an_error_naming_it(tmp_path):
+    out = tmp_path / "missing" / "frames"
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'missing'} does not exist"):
+        render_backward_steps(micrograd_neuron(), out)
+    assert not (tmp_path / "missing").exists()
+
+
+@needs_graphviz
+def test_thirty_terms_without_a_limit_fit_in_3_mb_and_5_s(tmp_path):
+    x, y = Value(0.3, label="x"), Value(-0.2, label="y")
+    total = Value(0.0, label="c")
+    for i in range(1, 31):
+        total = total + (i * x + y).tanh() * x
+    values = len(topological_order(total))
+    assert values > 150
+    start = time.perf_counter()
+    index = render_backward_steps(total, tmp_path, max_nodes=None)
+    seconds = time.perf_counter() - start
+    size = os.path.getsize(index)
+    assert size <= 3_000_000, size
+    assert seconds <= 5.0, seconds
+    assert len(steps_of(index.read_text("utf-8"))) == values + 1
