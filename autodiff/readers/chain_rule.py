@@ -9,6 +9,12 @@ That sum is exactly what ``backward`` computes, but backward shares the work
 between paths (each node's gradient is computed once and reused by every path
 through it). ``explain`` lists the paths one by one so a reader can check it.
 Local derivatives come from the rule table; nothing here re-derives them.
+
+Factors run from one labelled Value to the next (``di/dw · do/di``). Where that would
+give two paths the same name (``y = a*a + a`` without labels: three paths all ``dy/da``),
+every Value on the paths is named, an unlabelled one by its place in the graph (``v2``,
+as in ``graph_facts.value_names``), and the text says what each such name is
+(``v2 = a * a``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 from autodiff.core.engine import topological_order
 from autodiff.core.value import Value
+from autodiff.readers.graph_facts import is_hand_written, local_derivatives, value_names
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class Edge:
     output: Value
     op: str
     local: float
+    hand_written: bool = False  # the op's local derivative is its _backward closure's
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class Explanation:
     wrt_name: str
     paths: tuple[ChainPath, ...]
     precision: int = field(default=4, compare=False)
+    where: tuple[str, ...] = field(default=(), compare=False)  # "v2 = a * a", ...
 
     @property
     def total(self) -> float:
@@ -85,10 +94,25 @@ class Explanation:
         if not self.paths:
             return f"{head} = 0 ({self.root_name} does not depend on {self.wrt_name})"
         if len(self.paths) == 1:
-            return f"{head} = {self.format_path(self.paths[0])}"
-        lines = [f"{head} = sum over {len(self.paths)} paths:"]
-        lines += [f"  path {i + 1}: {self.format_path(path)}" for i, path in enumerate(self.paths)]
-        lines.append(f"  total = {self.total:.{p}f}")
+            (path,) = self.paths
+            if len(path.factors) == 1:  # the one factor is the head itself: say it once
+                lines = [f"{head} = {path.product:.{p}f}"]
+            else:
+                lines = [f"{head} = {self.format_path(path)}"]
+        else:
+            lines = [f"{head} = sum over {len(self.paths)} paths:"]
+            lines += [
+                f"  path {i + 1}: {self.format_path(path)}" for i, path in enumerate(self.paths)
+            ]
+            lines.append(f"  total = {self.total:.{p}f}")
+        if self.where:
+            lines.append("  where " + ", ".join(self.where))
+        hand = sorted({e.op for path in self.paths for e in path.edges if e.hand_written})
+        for op in hand:
+            lines.append(
+                f"  ({op!r} was written by hand: its local derivative is what its _backward "
+                "closure passes back for an output grad of 1)"
+            )
         return "\n".join(lines)
 
 
@@ -125,9 +149,31 @@ def explain(root: Value, wrt: Value, max_paths: int = 64, precision: int = 4) ->
             for i, v in enumerate(node._prev):
                 if v in reaches:
                     consumers.setdefault(v, []).append((node, i))
-    paths = [ChainPath(edges, _group(edges, wrt, root)) for edges in _walk(wrt, root, consumers)]
+    walked = _walk(wrt, root, consumers)
+    names = {v: v.label for v in order if v.label}
+    names[root], names[wrt] = _name(root, "root"), _name(wrt, "wrt")
+    paths = [ChainPath(edges, _group(edges, wrt, root, names)) for edges in walked]
+    where: list[str] = []
+    if len({tuple(str(f) for f in path.factors) for path in paths}) < len(paths):
+        # two paths would read the same: name every Value on them (v2 = a * a ...)
+        everyone = {**value_names(order), **names}
+        paths = [ChainPath(edges, _group(edges, wrt, root, everyone)) for edges in walked]
+        on_paths = dict.fromkeys(e.output for path in paths for e in path.edges)
+        where = [_definition(v, everyone) for v in on_paths if v not in names]
     paths.sort(key=lambda path: [str(f) for f in path.factors])  # o1 before o2: reads naturally
-    return Explanation(_name(root, "root"), _name(wrt, "wrt"), tuple(paths), precision)
+    return Explanation(names[root], names[wrt], tuple(paths), precision, tuple(where))
+
+
+_INFIX = {"+", "-", "*", "/", "**"}
+
+
+def _definition(v: Value, names: dict[Value, str]) -> str:
+    """'v2 = a * a', 'v3 = tanh(v2)': what an unlabelled Value's name stands for."""
+    args = [names.get(u) or repr(u.data) for u in v._prev]
+    both = " (one path through each input)" if len(args) == 2 and v._x is v._y else ""
+    if len(args) == 2 and v._op in _INFIX:
+        return f"{names[v]} = {args[0]} {v._op} {args[1]}{both}"
+    return f"{names[v]} = {v._op}({', '.join(args)}){both}"
 
 
 # Path counts are exact below this and saturate at it, so counting stays linear in
@@ -172,8 +218,7 @@ def _scientific(log2_count: float) -> str:
 
 
 def _local(node: Value, i: int) -> float:
-    inputs = node._prev
-    return node._rule.derivatives(*[v.data for v in inputs], node.data)[i]
+    return local_derivatives(node)[i]
 
 
 def _walk(start: Value, root: Value, consumers: dict) -> list[tuple[Edge, ...]]:
@@ -194,26 +239,22 @@ def _walk(start: Value, root: Value, consumers: dict) -> list[tuple[Edge, ...]]:
             found.append(tuple(reversed(edges)))
             continue
         for out, i in reversed(consumers.get(node, [])):
-            stack.append((out, (Edge(node, out, out._op, _local(out, i)), link)))
+            edge = Edge(node, out, out._op, _local(out, i), is_hand_written(out))
+            stack.append((out, (edge, link)))
     return found
 
 
-def _group(edges: tuple[Edge, ...], wrt: Value, root: Value) -> tuple[Factor, ...]:
+def _group(
+    edges: tuple[Edge, ...], wrt: Value, root: Value, names: dict[Value, str]
+) -> tuple[Factor, ...]:
     """Merge runs of edges so that every factor goes from one named Value to the next."""
     factors = []
     bottom = wrt
     run: list[Edge] = []
     for edge in edges:
         run.append(edge)
-        if edge.output.label or edge.output is root:
-            factors.append(
-                Factor(
-                    _name(edge.output, "root"),
-                    _name(bottom, "wrt"),
-                    _chain(run),
-                    tuple(run),
-                )
-            )
+        if edge.output in names or edge.output is root:
+            factors.append(Factor(names[edge.output], names[bottom], _chain(run), tuple(run)))
             bottom = edge.output
             run = []
     return tuple(factors)

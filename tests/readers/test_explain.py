@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from autodiff import Value, explain
+from autodiff import Value, explain, topological_order
 
 
 def test_reused_node_gives_one_path_per_use():
@@ -100,3 +100,54 @@ def test_approximate_count_adds_paths_of_different_lengths():
     assert expected == "2.5e30"
     with pytest.raises(ValueError, match=rf"has about {expected} chain-rule paths"):
         explain(y, x)
+
+
+def test_no_line_names_a_factor_after_itself():
+    w = Value(2.0, label="w")
+    o = w * 1.0
+    o.label = "o"
+    assert str(explain(o, w)) == "do/dw = 1.0000"
+
+
+def test_paths_through_unlabelled_values_are_told_apart_by_name():
+    a = Value(3.0, label="a")
+    y = a * a + a
+    y.label = "y"
+    text = str(explain(y, a))
+    # a*a is unlabelled: it is named v1 (its place in the graph) and defined
+    assert "path 1: dv1/da · dy/dv1 = 3.0000 · 1.0000 = 3.0000" in text
+    assert "path 3: dy/da = 1.0000 = 1.0000" in text
+    assert "where v1 = a * a (one path through each input)" in text
+    assert "total = 7.0000" in text
+
+
+def test_unlabelled_intermediates_on_distinct_paths_get_distinct_names():
+    x = Value(0.5, label="x")
+    u = x.tanh()
+    v = x.exp()
+    z = u * v
+    z.label = "z"
+    lines = str(explain(z, x)).splitlines()
+    # named by their places in topological_order(z): x, exp(x), tanh(x), z
+    assert [v.label or v._op for v in topological_order(z)] == ["x", "exp", "tanh", "z"]
+    assert lines[1].startswith("  path 1: dv1/dx · dz/dv1")
+    assert lines[2].startswith("  path 2: dv2/dx · dz/dv2")
+    assert lines[-1] == "  where v1 = exp(x), v2 = tanh(x)"
+    assert len(set(lines[1:3])) == 2
+
+
+def test_a_hand_written_op_is_said_to_be_hand_written():
+    import math
+
+    x = Value(0.5, label="x")
+    s = Value(math.sin(0.5), (x,), "mysin")
+
+    def _backward():
+        x.grad += math.cos(x.data) * s.grad
+
+    s._backward = _backward
+    s.label = "s"
+    e = explain(s, x)
+    (path,) = e.paths
+    assert path.edges[0].hand_written and path.edges[0].local == math.cos(0.5)
+    assert "'mysin' was written by hand" in str(e)
