@@ -13,6 +13,10 @@ A neuron computes
     out = activation(b + w_0 x_0 + w_1 x_1 + ...)
 
 summed in that order, so the floats are micrograd's too.
+
+Each parameter is labelled with its name in the model, the key of a saved file:
+``layers.1.neurons.3.w.2`` is weight 2 of neuron 3 of layer 1 (all counted from 0),
+``layers.1.neurons.3.b`` its bias; a Neuron alone names them ``w.2`` and ``b``.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ class Neuron(Module):
         self.b = Value(bias)
         self.activation = activation
         self._act = resolve(activation)
+        self.name_parameters()
 
     @property
     def nin(self) -> int:
@@ -111,11 +116,13 @@ class Layer(Module):
             Neuron(nin, nonlin, activation=activation, init=init, rng=rng, fan_out=nout, bias=bias)
             for _ in range(nout)
         ]
+        self.name_parameters()
 
     @classmethod
     def _from_neurons(cls, neurons: list[Neuron]) -> Layer:
         layer = cls.__new__(cls)
         layer.neurons = neurons
+        layer.name_parameters()
         return layer
 
     @property
@@ -178,6 +185,7 @@ class MLP(Module):
             Layer(sizes[i], sizes[i + 1], activation=acts[i], init=init, rng=rng, bias=bias)
             for i in range(len(nouts))
         ]
+        self.name_parameters()
 
     @classmethod
     def from_weights(
@@ -207,6 +215,7 @@ class MLP(Module):
             )
             for ws, bs, act in zip(weights, biases, acts, strict=True)
         ]
+        model.name_parameters()
         return model
 
     @property

@@ -8,6 +8,9 @@ Each object is walked once (a module that refers to itself, or a child reached t
 adds nothing the second time), and two different Values whose paths read the same
 (``{"0": [v1], "0.0": v2}`` gives ``0.0`` twice) are an error, never a silent loss.
 
+Every parameter of a Neuron, Layer or MLP is labelled with its name when the model is
+built (``name_parameters``), so a drawing, a frame or ``explain`` says which weight it is.
+
 Files are JSON (never pickle): a small header plus ``{name: float}``; see
 ``nn.state_file`` for how they are written and read.
 """
@@ -55,6 +58,16 @@ class Module:
                 seen.add(id(p))
                 named.append((name, p))
         return named
+
+    def name_parameters(self) -> None:
+        """Label every parameter with its name, the key it has in a saved file
+        (``layers.1.neurons.3.w.2``), so drawings, frames and ``explain`` show it.
+
+        Neuron, Layer and MLP call this when built (an outer module last, so its names
+        win); a Module of your own calls it at the end of its ``__init__``.
+        """
+        for name, p in self.named_parameters():
+            p.label = name
 
     def parameters(self) -> list[Value]:
         """Every parameter Value, in the order of ``named_parameters()``."""

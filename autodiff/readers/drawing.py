@@ -40,7 +40,7 @@ from autodiff.readers.graph_facts import (
     plain,
     value_names,
 )
-from autodiff.readers.model_groups import model_groups
+from autodiff.readers.model_groups import enclosing, model_groups
 from autodiff.readers.renderers import (
     DEFAULT_TIMEOUT,
     GraphvizError,
@@ -322,7 +322,8 @@ def build_graph(
     an unlabelled op's name for readers (``v3``, see ``graph_facts.value_names``).
     """
     check_options(rankdir, precision)
-    if groups is not None and not isinstance(groups, Mapping):
+    from_model = groups is not None and not isinstance(groups, Mapping)
+    if from_model:
         groups = model_groups(order, groups)
     graph = graphviz.Digraph(
         name="autodiff",
@@ -384,8 +385,20 @@ def build_graph(
                 attrs["fontcolor"] = "#4b5563"
             graph.edge(ids[child], op, **attrs)
         graph.edge(op, ids[v])
-    for cluster in dict.fromkeys(clusters.values()):  # each once, in the groups' order
-        graph.subgraph(cluster)
+    boxes = {owners[v]: cluster for v, cluster in clusters.items()}
+    outer: dict[str, graphviz.Digraph] = {}
+    for name in groups or {}:  # each once, in the groups' order
+        if name not in boxes:
+            continue
+        layer = enclosing(name) if from_model else None
+        if layer is None:
+            graph.subgraph(boxes[name])
+            continue
+        if layer not in outer:  # a model's layer: one box around its neurons' boxes
+            outer[layer] = _cluster(f"cluster_outer_{len(outer)}", layer, "20", filled=False)
+        outer[layer].subgraph(boxes[name])
+    for box in outer.values():
+        graph.subgraph(box)
     return graph
 
 
@@ -404,18 +417,7 @@ def _clusters(
     for k, (name, members) in enumerate(groups.items()):
         if not isinstance(name, str):
             raise TypeError(f"group names must be str, got {name!r}")
-        cluster = graphviz.Digraph(
-            name=f"cluster_{k}",
-            graph_attr={
-                "label": f"<<B>{_escape(name)}</B>>",
-                "labeljust": "l",
-                "fontname": "Helvetica,Arial,sans-serif",
-                "fontsize": "14",
-                "style": "rounded,filled",
-                "color": _CLUSTER_LINE,
-                "fillcolor": _CLUSTER_FILL,
-            },
-        )
+        cluster = _cluster(f"cluster_{k}", name, "14", filled=True)
         for v in members:
             if not isinstance(v, Value):
                 raise TypeError(f"group {name!r} lists {v!r}; expected Values of the graph")
@@ -426,6 +428,22 @@ def _clusters(
             owner[v] = name
             home[v] = cluster
     return home, owner
+
+
+def _cluster(dot_name: str, title: str, fontsize: str, filled: bool) -> graphviz.Digraph:
+    """A labelled box (a Graphviz cluster) titled ``title``."""
+    return graphviz.Digraph(
+        name=dot_name,
+        graph_attr={
+            "label": f"<<B>{_escape(title)}</B>>",
+            "labeljust": "l",
+            "fontname": "Helvetica,Arial,sans-serif",
+            "fontsize": fontsize,
+            "style": "rounded,filled" if filled else "rounded",
+            "color": _CLUSTER_LINE,
+            "fillcolor": _CLUSTER_FILL,
+        },
+    )
 
 
 def _short_label(label: str, group: str | None) -> str:

@@ -2,7 +2,8 @@
 
 ``draw_dot(loss, groups=model)`` boxes each neuron of ``model`` (anything with
 ``named_parameters()``, e.g. an ``nn`` MLP) with its weights, bias, products, sums and
-activation, labelled with the neuron's place (``layers.1.neurons.3``). A parameter
+activation, labelled with the neuron's place (``layers.1.neurons.3``), inside a box for
+its layer (``layers.1``). A parameter
 named ``layers.1.neurons.3.w.2`` belongs to the owner ``layers.1.neurons.3``: the name
 without its list index and attribute (``w.2``, ``b``).
 
@@ -29,6 +30,13 @@ def owner_of(name: str) -> str:
     """``layers.1.neurons.3.w.2`` -> ``layers.1.neurons.3``; ``b`` (a top-level one) -> ``""``."""
     stripped = re.sub(r"(\.\d+)+\Z", "", name)
     return stripped.rpartition(".")[0]
+
+
+def enclosing(group: str) -> str | None:
+    """The box around a neuron's box: ``layers.1.neurons.3`` -> ``layers.1`` (a name ending
+    in an attribute and an index loses them); None for a name with no such ending."""
+    outer = re.sub(r"\.[^.]+\.\d+\Z", "", group)
+    return outer if outer and outer != group else None
 
 
 def model_groups(order: list[Value], model: Any) -> dict[str, list[Value]]:
@@ -59,8 +67,8 @@ def model_groups(order: list[Value], model: Any) -> dict[str, list[Value]]:
                 group[v] = open_owners.pop()  # type: ignore[assignment]
                 if len(inputs) == 1:
                     closed.add(v)
-    groups: dict[str, list[Value]] = {}
+    groups: dict[str, list[Value]] = {group[p]: [] for _, p in named}  # the model's order
     for v in order:
         if v in group:
-            groups.setdefault(group[v], []).append(v)
-    return groups
+            groups[group[v]].append(v)
+    return {name: members for name, members in groups.items() if members}
