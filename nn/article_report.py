@@ -45,6 +45,12 @@ def report(w: Walkthrough, reference: Walkthrough | None = None,
     return "\n\n".join(sections) + "\n"
 
 
+ARTICLE = (
+    'The article: "Part 2 – Gradient descent and backpropagation", by Tobias Hill,\n'
+    "published in Towards Data Science (on Medium)"
+)
+
+
 def _num(x: float) -> str:
     """15 significant digits, as the article prints its numbers."""
     return f"{x:.15g}"
@@ -58,6 +64,7 @@ def _title(w: Walkthrough) -> str:
     )
     return (
         f"{RULE}\nBackpropagation, worked: the article's 2-2-2 sigmoid network\n"
+        f"{ARTICLE}\n"
         f"x = {INPUT}, expected = {TARGET}, learning rate = {w.lr}\n"
         f"sigmoid derivative: {rule}\n{RULE}"
     )
@@ -118,14 +125,16 @@ def _last_layer(w: Walkthrough) -> str:
         "   (each factor is an edge of the recorded graph; its value comes from the rule table)",
     ]
     for name in LAST_WEIGHTS:
-        lines += _single_chain(name, w.explanations[name])
+        lines += _single_chain(name, w.explanations[name], w.gradients[name])
     return "\n".join(lines)
 
 
-def _single_chain(name: str, e: Explanation) -> list[str]:
+def _single_chain(name: str, e: Explanation, g: float) -> list[str]:
+    # the last line prints the engine's gradient, the number section 6 updates with:
+    # one printed form per number (e.total sums whole paths and may differ in a last bit)
     return [
         f"   dC/d{name} = {e.format_path(e.paths[0])}",
-        f"   {'':{len(name) + 4}}  = {_num(e.total)}",
+        f"   {'':{len(name) + 4}}  = {_num(g)}",
     ]
 
 
@@ -142,7 +151,7 @@ def _hidden_layer(w: Walkthrough) -> str:
             f"   (= dC/d{bias}, since di/db = 1)"
         )
     for name in HIDDEN_WEIGHTS:
-        lines += _hidden_chain(name, w.explanations[name])
+        lines += _hidden_chain(name, w.explanations[name], w.gradients[name])
     lines += [
         "   The sum reuses dC/di_o1 and dC/di_o2 instead of following every path to the cost",
         "   again. This reuse (dynamic programming) is what makes backpropagation efficient:",
@@ -151,7 +160,7 @@ def _hidden_layer(w: Walkthrough) -> str:
     return "\n".join(lines)
 
 
-def _hidden_chain(name: str, e: Explanation) -> list[str]:
+def _hidden_chain(name: str, e: Explanation, g: float) -> list[str]:
     prefix = _common_prefix(e.paths)
     head = " · ".join(str(f) for f in prefix)
     head_values = " · ".join(f"{f.value:.4f}" for f in prefix)
@@ -164,7 +173,7 @@ def _hidden_chain(name: str, e: Explanation) -> list[str]:
     return [
         f"   dC/d{name} = {head} · ({' + '.join(names)})",
         f"   {pad}= {head_values} · ({' + '.join(values)})",
-        f"   {pad}= {_num(e.total)}",
+        f"   {pad}= {_num(g)}",
     ]
 
 
@@ -190,9 +199,9 @@ def _biases(w: Walkthrough) -> str:
     for name in BIASES:
         e = w.explanations[name]
         if len(e.paths) == 1:
-            lines += _single_chain(name, e)
+            lines += _single_chain(name, e, w.gradients[name])
         else:
-            lines += _hidden_chain(name, e)
+            lines += _hidden_chain(name, e, w.gradients[name])
     return "\n".join(lines)
 
 

@@ -77,3 +77,25 @@ def test_render_writes_the_graph_with_the_articles_names(capsys, tmp_path):
         "b1", "b2", "b3", "b4", "h1", "h2", "o1", "o2", "C"
     ]:  # fmt: skip
         assert f">{name}</text>" in svg, name
+
+
+def test_walkthrough_names_the_article_its_author_and_publication(capsys):
+    assert main(["walkthrough"]) == 0
+    head = capsys.readouterr().out.splitlines()[:5]
+    assert head[2] == (
+        'The article: "Part 2 – Gradient descent and backpropagation", by Tobias Hill,'
+    )
+    assert head[3] == "published in Towards Data Science (on Medium)"
+
+
+def test_walkthrough_prints_each_gradient_one_way(capsys):
+    import re
+
+    assert main(["walkthrough"]) == 0
+    out = capsys.readouterr().out
+    chains, update = out.split("\n6. Update")[0], out.split("\n6. Update")[1].split("\n7.")[0]
+    for name, printed in re.findall(r"   (\w+)\+ = \S+ - 0.1 · \((\S+)\)", update):
+        # the chain's last line for dC/d<name> prints the same digits
+        section = chains[chains.index(f"   dC/d{name} = ") :]
+        last = re.search(r"\n\s+= (\S+)\n", section).group(1)
+        assert last == printed, name
