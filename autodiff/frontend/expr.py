@@ -93,9 +93,11 @@ def parse_expression(text: str) -> ast.Expression:
     if not isinstance(text, str):
         raise TypeError(f"expression must be a str, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression is {len(text)} characters long (at most {MAX_LENGTH})")
+        raise ExpressionError(
+            f"expression is {len(text)} characters long (at most {MAX_LENGTH})", MAX_LENGTH + 1
+        )
     if not text.strip():
-        raise ExpressionError("expression is empty")
+        raise ExpressionError("expression is empty", 1)
     bad = next((i for i, ch in enumerate(text) if not (ch.isprintable() or ch in " \t\r\n")), -1)
     if bad >= 0:
         raise ExpressionError(f"control character {text[bad]!r} is not allowed", bad + 1, text[bad])
@@ -142,7 +144,12 @@ def _parse_python(body: str) -> ast.Expression:
 def _syntax_error(error: SyntaxError, body: str, shift: int) -> ExpressionError:
     reason = "invalid syntax" if error.msg == "invalid syntax" else f"invalid syntax: {error.msg}"
     if error.lineno not in (None, 1) or not error.offset:
-        return ExpressionError(reason)
+        # Python points past the end (offset 0): the expression stops where more was due
+        end = body.rstrip()
+        return ExpressionError(
+            f"{reason}: the expression ends too soon, after {end[-10:]!r}",
+            len(end) + 1 + shift,
+        )
     near = body[error.offset - 1 : error.offset + 9].split("\n")[0]
     if near:
         reason += f" near {near!r}"

@@ -344,3 +344,22 @@ def test_bindings_refuse_what_is_not_a_number(text):
 def test_bad_bindings_are_refused(pairs, words):
     with pytest.raises(ExpressionError, match=words):
         parse_bindings(pairs)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x*", "x +", "  x**", "(x", "sin(", "x y", "1e", "x +* y", "", "   ", "lambda: 1",
+     "x[0]", "x.data", "f(x)", "x if y else 1", "'s'", "x = 1", "1in(x)", "x" * 10_001],
+)  # fmt: skip
+def test_every_parser_error_has_a_column(text):
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression(text)
+    assert caught.value.column is not None, str(caught.value)
+    assert str(caught.value).startswith(f"column {caught.value.column}: ")
+
+
+def test_an_expression_that_stops_early_points_past_its_end():
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression("x*")
+    assert caught.value.column == 3
+    assert "ends too soon, after 'x*'" in str(caught.value)
