@@ -33,7 +33,8 @@ from autodiff.frontend.terminal import (
 )
 from autodiff.readers import drawing
 from autodiff.readers.drawing import RANKDIRS, GraphTooLarge, GraphvizError, render
-from autodiff.readers.frames import render_backward_steps
+from autodiff.readers.frames import check_frames_folder, render_backward_steps
+from autodiff.readers.renderers import check_file_target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -205,6 +206,7 @@ def _draw(args: argparse.Namespace, root: Value, groups: dict | None = None) -> 
     if groups:
         options["groups"] = groups
     try:
+        _check_outputs(args)
         if args.render:
             try:
                 path = render(root, args.render, rankdir=args.rankdir, **options)
@@ -226,12 +228,31 @@ def _draw(args: argparse.Namespace, root: Value, groups: dict | None = None) -> 
     return 0
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every path to write, checked before any work (a bad one costs no time)."""
+    if getattr(args, "render", None):
+        try:
+            check_file_target(Path(args.render))
+        except OSError as error:
+            raise _FileError(args.render, error) from None
+    if getattr(args, "frames", None):
+        try:
+            check_frames_folder(Path(args.frames))
+        except OSError as error:
+            raise _FileError(args.frames, error) from None
+
+
 class _FileError(Exception):
     """A file or folder the user named could not be written: names their path, not ours."""
 
     def __init__(self, path: str | os.PathLike[str], error: OSError) -> None:
         blocker = _file_in_the_way(Path(path))
-        reason = f"{blocker} is a file, not a folder" if blocker else error.strerror or error
+        if blocker:
+            reason = f"{blocker} is a file, not a folder"
+        else:
+            reason = error.strerror or str(error)
+            if reason.startswith("cannot write ") and ": " in reason:
+                reason = reason.split(": ", 1)[1]  # the library named the path already
         super().__init__(f"cannot write {os.fspath(path)}: {reason}")
 
 
@@ -446,8 +467,8 @@ def _run_train(args: argparse.Namespace) -> int:
             if ext not in PLOT_FORMATS:
                 raise ValueError(f"--plot {plot_path} should end in .png, .svg or .pdf")
             require_matplotlib()
-            try:  # as `graph -o` does; before training, so a bad path costs no time
-                Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
+            try:  # before training, so a bad path costs no time
+                check_file_target(Path(plot_path))
             except OSError as error:
                 raise _FileError(plot_path, error) from None
     except MissingMatplotlib as e:

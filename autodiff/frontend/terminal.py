@@ -15,7 +15,7 @@ import os
 import re
 import shlex
 import sys
-from typing import NoReturn, TextIO
+from typing import IO, NoReturn, TextIO
 
 
 class UsageParser(argparse.ArgumentParser):
@@ -30,6 +30,12 @@ class UsageParser(argparse.ArgumentParser):
         usage = usage.replace(self.prog, f"{self.prog} [options]", 1)
         say(f"{self.prog}: error: {message}{self.hint} ({usage}; see {self.prog} --help)")
         raise SystemExit(2)
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        # argparse's own swallows write errors, so `--help > /dev/full` would exit 0;
+        # let them reach main, which reports them in one line with status 1
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def leading_minus_hint(argv: list[str]) -> str:

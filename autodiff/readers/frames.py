@@ -133,6 +133,9 @@ def _check_folder(out: Path) -> None:
         raise FileNotFoundError(f"cannot make the frames folder {out}: {out.parent} {what}")
 
 
+check_frames_folder = _check_folder  # the CLI checks its paths before any work
+
+
 def _captions(
     steps: list[Value],
     grads: dict[Value, Any],

@@ -310,11 +310,27 @@ def _saved_by_us(path: Path) -> bool:
         return False
 
 
+def check_file_target(path: Path) -> None:
+    """Before any work: ``path`` can be a new or replaced file in a folder that exists.
+
+    A missing folder is an error naming it, as Graphviz and compilers do; nothing is
+    created on the way (a typo in a path should not leave folders behind).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder")
+    parent = path.parent
+    for folder in (parent, *parent.parents):  # the first one that exists says what is wrong
+        if folder.exists():
+            if not folder.is_dir():
+                raise NotADirectoryError(f"cannot write {path}: {folder} is a file, not a folder")
+            break
+    if not parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: the folder {parent} does not exist")
+
+
 def _make_parent(path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise _about(error, path) from None
+    check_file_target(path)
 
 
 def write_text(path: Path, text: str) -> None:

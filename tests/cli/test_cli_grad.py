@@ -262,3 +262,43 @@ def test_an_empty_output_path_is_refused_not_ignored(argv, capsys):
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1
     assert "expected a file or folder name, got an empty one" in err
+
+
+def test_file_errors_are_said_once_naming_what_is_wrong(capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    code, _, err = run(capsys, "grad", "x*y", "x=1", "y=2", "--frames", str(afile))
+    assert code == 2
+    assert err.count("cannot write") == 1 and "is a file, not a folder" in err
+    assert "File exists" not in err
+    missing = tmp_path / "nonexistent" / "dir" / "g.svg"
+    code, _, err = run(capsys, "grad", "x", "x=1", "--render", str(missing))
+    assert code == 2
+    assert err == (
+        f"autodiff grad: error: cannot write {missing}: the folder {missing.parent} "
+        "does not exist\n"
+    )
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_every_output_path_is_checked_before_anything_is_written(capsys, tmp_path):
+    svg = tmp_path / "g.svg"
+    code, _, err = run(
+        capsys, "grad", "x", "x=1", "--render", str(svg), "--frames", str(tmp_path / "no" / "f")
+    )
+    assert code == 2 and "does not exist" in err
+    assert not svg.exists()  # the drawing was not made before the bad folder was seen
+
+
+def test_a_library_message_naming_the_path_is_not_repeated(capsys, tmp_path, monkeypatch):
+    from autodiff.frontend import cli
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, f"cannot write {tmp_path / 'g.svg'}: Read-only file system")
+
+    monkeypatch.setattr(cli, "render", read_only)
+    code, _, err = run(capsys, "grad", "x", "x=1", "--render", str(tmp_path / "g.svg"))
+    assert code == 2
+    assert (
+        err == f"autodiff grad: error: cannot write {tmp_path / 'g.svg'}: Read-only file system\n"
+    )

@@ -97,6 +97,8 @@ def test_ctrl_c_during_training_prints_one_line_and_exits_130(progress):
         (["grad", "x", "x=1"], "autodiff grad"),
         (["walkthrough"], "autodiff walkthrough"),  # more than one buffer: fails mid-way
         (["--version"], "autodiff"),
+        (["--help"], "autodiff"),  # argparse's help: its write error is not swallowed
+        (["grad", "--help"], "autodiff"),
     ],
 )
 def test_a_full_disk_on_stdout_is_one_line_and_status_1(args, prog):

@@ -64,11 +64,16 @@ def test_the_default_plot_without_matplotlib_is_skipped_with_a_note(monkeypatch,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_plot_creates_a_missing_folder_as_graph_does(tmp_path, capsys):
+def test_plot_into_a_missing_folder_fails_before_training_naming_it(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     path = tmp_path / "new" / "deeper" / "xor.png"
-    assert main(["train", "xor", *SMALL, "--plot", str(path)]) == 0
-    assert path.read_bytes().startswith(b"\x89PNG")
+    assert main(["train", "xor", *SMALL, "--plot", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no training happened
+    assert captured.err == (
+        f"autodiff train: error: cannot write {path}: the folder {path.parent} does not exist\n"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_plot_into_a_folder_that_cannot_exist_fails_before_training(tmp_path, capsys):

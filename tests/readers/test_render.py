@@ -357,9 +357,21 @@ def test_render_dot_and_gv_write_the_source(tmp_path):
     assert render(o, tmp_path / "g.gv", rankdir="TB").read_text() == expected
 
 
-@needs_graphviz
-def test_render_creates_missing_directories(tmp_path):
-    assert render(Value(1.0), tmp_path / "a" / "b" / "g.svg").exists()
+def test_render_into_a_missing_folder_names_it_and_creates_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError) as caught:
+        render(Value(1.0), tmp_path / "a" / "b" / "g.svg")
+    assert str(caught.value) == (
+        f"cannot write {tmp_path / 'a' / 'b' / 'g.svg'}: the folder {tmp_path / 'a' / 'b'} "
+        "does not exist"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_under_a_file_says_it_is_a_file(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(NotADirectoryError, match="afile is a file, not a folder"):
+        render(Value(1.0), tmp_path / "afile" / "g.svg")
+    assert (tmp_path / "afile").read_text() == "mine"
 
 
 def test_render_unknown_extension_is_refused(tmp_path):
@@ -440,6 +452,7 @@ def fake_dot(tmp_path, monkeypatch, script):
 def test_failing_dot_is_reported_and_writes_nothing(tmp_path, monkeypatch):
     fake_dot(tmp_path, monkeypatch, "echo 'Error: something broke' >&2\nexit 3\n")
     out = tmp_path / "out"
+    out.mkdir()  # the folder must exist: render creates none
     with pytest.raises(GraphvizError, match="something broke"):
         render(Value(1.0), out / "g.svg")
     assert list(out.iterdir()) == []
@@ -638,6 +651,7 @@ def test_a_run_past_the_time_limit_is_stopped_with_one_clear_line(tmp_path, monk
     fake_dot(tmp_path, monkeypatch, SLOW_DOT)
     monkeypatch.setenv("PIDFILE", str(tmp_path / "pid"))
     out = tmp_path / "out"
+    out.mkdir()  # the folder must exist: render creates none
     started = time.monotonic()
     with pytest.raises(GraphvizTimeout) as caught:
         render(micrograd_neuron(), out / "g.svg", timeout=0.5)
@@ -666,6 +680,7 @@ def test_ctrl_c_while_drawing_stops_graphviz_and_leaves_nothing(tmp_path, monkey
     fake_dot(tmp_path, monkeypatch, SLOW_DOT)
     monkeypatch.setenv("PIDFILE", str(tmp_path / "pid"))
     out = tmp_path / "out"
+    out.mkdir()  # the folder must exist: render creates none
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
