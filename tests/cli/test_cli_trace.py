@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from autodiff.frontend.cli import main
 
 
@@ -40,3 +42,50 @@ def test_trace_bad_input_is_one_line_and_exit_code_2(capsys):
     assert err.count("\n") == 1 and "y=VALUE" in err
     assert main(["trace", "__import__('os')", "x=1"]) == 2
     assert main(["trace", "x+1", "x=abc"]) == 2
+
+
+@pytest.mark.parametrize(
+    "expr, bindings",
+    [
+        ("relu(x)/y + x**y", ["x=2", "y=3"]),
+        ("tanh(w*x + b) * w", ["w=0.5", "x=2", "b=-1"]),
+        ("relu(x - 3) + sqrt(x) * log(y) - x/y", ["x=2", "y=0.5"]),
+    ],
+)
+def test_values_writes_each_slots_value_and_gradient_beside_the_listing(capsys, expr, bindings):
+    import math
+    import re
+
+    from autodiff import Value, gradients
+    from autodiff.frontend.expr import evaluate_expression, parse_bindings
+
+    assert main(["trace", expr, *bindings, "--values"]) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^  v(\d+) = .*\| v\1 = (\S+), g\1 = (\S+)$", out, re.M)
+    # every slot of the forward list has its row, and the adjoint list is still printed
+    forward = out.split("adjoint")[0]
+    assert len(rows) == len(re.findall(r"^  v\d+ = ", forward, re.M))
+    assert "adjoint (reverse mode)" in out
+    # the variables' gradients are the engine's, bit for bit; values are the slots' data
+    values = parse_bindings(bindings)
+    root, leaves = evaluate_expression(expr, values)
+    names = list(values)
+    expected = gradients(root, [leaves[n] for n in names])
+    for (_, value, grad), name, g in zip(rows, names, expected, strict=False):
+        assert float(value) == values[name]
+        assert float(grad) == g, (name, grad, g)
+    k, value, grad = rows[-1]
+    assert float(value) == root.data and float(grad) == 1.0  # the output: its seed
+    assert all(isinstance(v, Value) for v in leaves.values()) and not math.isnan(root.data)
+
+
+def test_help_explains_the_slot_numbering_and_every_word_of_the_listing(capsys):
+    assert main(["trace", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "first the variables, in the order NAME=VALUE gives them" in text
+    assert "one slot per op in topological order" in text
+    assert "g_k is the adjoint of v_k, d(output)/d(v_k)" in text
+    words = ["div(a, b)", "power(a, b)", "reciprocal(x) * g", "step(x)", "unless_zero(k, d)"]
+    words += ["exponent_slope(a, b, out)", "sign(x)", "--values"]
+    for word in words:
+        assert word in text, word
