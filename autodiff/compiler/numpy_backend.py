@@ -15,7 +15,7 @@ last bit. A rule numpy cannot run (a custom Rule whose lambdas cannot be read
 symbolically, or a vocabulary function missing below) raises
 ``NumpyUnsupported`` naming it; use ``backend="python"`` for it.
 
-Needs the optional extra ``fast`` (``pip install -e ".[fast]"``).
+Needs the optional extra ``fast`` (``pip install "autodiff-scalar[fast]"``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ try:
     import numpy as np
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        'backend="numpy" needs numpy: pip install -e ".[fast]" (or use backend="python")'
+        'backend="numpy" needs numpy: pip install "autodiff-scalar[fast]" (or use backend="python")'
     ) from exc
 
 from autodiff.compiler import python_backend, symbolic

@@ -466,11 +466,11 @@ def _run_train(args: argparse.Namespace) -> int:
             ext = os.path.splitext(plot_path)[1].lower().lstrip(".")
             if ext not in PLOT_FORMATS:
                 raise ValueError(f"--plot {plot_path} should end in .png, .svg or .pdf")
-            require_matplotlib()
             try:  # before training, so a bad path costs no time
                 check_file_target(Path(plot_path))
             except OSError as error:
                 raise _FileError(plot_path, error) from None
+            require_matplotlib()
     except MissingMatplotlib as e:
         if args.plot:  # asked for: fail now rather than after training
             return _fail("train", f"--plot needs matplotlib: {e}")

@@ -131,6 +131,9 @@ def _check_folder(out: Path) -> None:
     if not out.exists() and not out.parent.is_dir():
         what = "is a file, not a folder" if out.parent.exists() else "does not exist"
         raise FileNotFoundError(f"cannot make the frames folder {out}: {out.parent} {what}")
+    folder = out if out.exists() else out.parent
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"cannot write the frames into {out}: {folder} is not writable")
 
 
 check_frames_folder = _check_folder  # the CLI checks its paths before any work

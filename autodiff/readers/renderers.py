@@ -327,6 +327,8 @@ def check_file_target(path: Path) -> None:
             break
     if not parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"cannot write {path}: the folder {parent} is not writable")
 
 
 def _make_parent(path: Path) -> None:

@@ -65,7 +65,6 @@ def test_the_default_plot_without_matplotlib_is_skipped_with_a_note(monkeypatch,
 
 
 def test_plot_into_a_missing_folder_fails_before_training_naming_it(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
     path = tmp_path / "new" / "deeper" / "xor.png"
     assert main(["train", "xor", *SMALL, "--plot", str(path)]) == 2
     captured = capsys.readouterr()
@@ -141,3 +140,24 @@ def test_moons_example_without_matplotlib_stops_before_training(tmp_path):
         'pip install "autodiff-scalar[plot]"\n'
     )
     assert not (tmp_path / "b.png").exists()
+
+
+def test_plot_into_an_unwritable_folder_fails_before_training(tmp_path, capsys, monkeypatch):
+    import os
+
+    from autodiff.readers import renderers
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real = os.access
+    # root may write anywhere: pretend the folder is read-only, as it is for a user
+    monkeypatch.setattr(
+        renderers.os, "access", lambda p, mode: False if str(p) == str(folder) else real(p, mode)
+    )
+    path = folder / "b.png"
+    assert main(["train", "xor", *SMALL, "--plot", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no training happened
+    assert captured.err == (
+        f"autodiff train: error: cannot write {path}: the folder {folder} is not writable\n"
+    )
