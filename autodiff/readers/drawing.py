@@ -332,7 +332,7 @@ def build_graph(
         edge_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "9", "arrowsize": "0.7"},
     )
     ids = node_ids(order)
-    clusters, owners = _clusters(graph, order, groups or {})
+    clusters, owners = _clusters(graph, order, groups or {}, "28" if from_model else "14")
     names = value_names(order) if name_unlabelled else {}
     grad_of = (lambda v: v.grad) if grads is None else grads.get
     scale = _largest(grad_of(v) for v in order if visible is None or v in visible)
@@ -395,7 +395,8 @@ def build_graph(
             graph.subgraph(boxes[name])
             continue
         if layer not in outer:  # a model's layer: one box around its neurons' boxes
-            outer[layer] = _cluster(f"cluster_outer_{len(outer)}", layer, "20", filled=False)
+            # titles large enough to read when a whole network is fitted to a screen
+            outer[layer] = _cluster(f"cluster_outer_{len(outer)}", layer, "44", filled=False)
         outer[layer].subgraph(boxes[name])
     for box in outer.values():
         graph.subgraph(box)
@@ -403,7 +404,10 @@ def build_graph(
 
 
 def _clusters(
-    graph: graphviz.Digraph, order: list[Value], groups: Mapping[str, Iterable[Value]]
+    graph: graphviz.Digraph,
+    order: list[Value],
+    groups: Mapping[str, Iterable[Value]],
+    fontsize: str = "14",
 ) -> tuple[dict[Value, graphviz.Digraph], dict[Value, str]]:
     """The labelled cluster (a Graphviz subgraph, drawn as a box) of each grouped Value.
 
@@ -417,7 +421,7 @@ def _clusters(
     for k, (name, members) in enumerate(groups.items()):
         if not isinstance(name, str):
             raise TypeError(f"group names must be str, got {name!r}")
-        cluster = _cluster(f"cluster_{k}", name, "14", filled=True)
+        cluster = _cluster(f"cluster_{k}", name, fontsize, filled=True)
         for v in members:
             if not isinstance(v, Value):
                 raise TypeError(f"group {name!r} lists {v!r}; expected Values of the graph")

@@ -127,13 +127,14 @@ def render_backward_steps(
 def _check_folder(out: Path) -> None:
     """Before any work: ``out`` must be a folder, or not exist in a folder that does."""
     if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} is a file, not a folder: the frames need a folder")
+        raise NotADirectoryError(f"cannot write {out}: it is a file, not a folder")
     if not out.exists() and not out.parent.is_dir():
-        what = "is a file, not a folder" if out.parent.exists() else "does not exist"
-        raise FileNotFoundError(f"cannot make the frames folder {out}: {out.parent} {what}")
+        if out.parent.exists():
+            raise NotADirectoryError(f"cannot write {out}: {out.parent} is a file, not a folder")
+        raise FileNotFoundError(f"cannot write {out}: the folder {out.parent} does not exist")
     folder = out if out.exists() else out.parent
     if not os.access(folder, os.W_OK):
-        raise PermissionError(f"cannot write the frames into {out}: {folder} is not writable")
+        raise PermissionError(f"cannot write {out}: the folder {folder} is not writable")
 
 
 check_frames_folder = _check_folder  # the CLI checks its paths before any work

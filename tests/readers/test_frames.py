@@ -316,14 +316,14 @@ def test_a_run_that_fails_half_way_leaves_the_folder_as_it_was(tmp_path, monkeyp
 def test_a_file_where_the_folder_should_be_is_named_before_any_work(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("mine")
-    with pytest.raises(NotADirectoryError, match=f"{afile} is a file, not a folder"):
+    with pytest.raises(NotADirectoryError, match=f"cannot write {afile}: it is a file, not a"):
         render_backward_steps(micrograd_neuron(), afile)
     assert afile.read_text() == "mine"
 
 
 def test_a_missing_parent_folder_is_an_error_naming_it(tmp_path):
     out = tmp_path / "missing" / "frames"
-    with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'missing'} does not exist"):
+    with pytest.raises(FileNotFoundError, match=f"the folder {tmp_path / 'missing'} does not"):
         render_backward_steps(micrograd_neuron(), out)
     assert not (tmp_path / "missing").exists()
 
