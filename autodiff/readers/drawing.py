@@ -46,10 +46,8 @@ from autodiff.readers.renderers import (
     GraphvizError,
     GraphvizNotFound,
     GraphvizTimeout,
-    _cannot_draw,
-    _program_for,
-    _run,
     check_timeout,
+    draw,
     renderer,
     write_graph,
 )
@@ -186,10 +184,7 @@ class Drawing(graphviz.Digraph):
         """The drawing in ``format`` (default: this graph's format), as bytes or text."""
         _only_plain_dot(renderer, formatter, neato_no_op, engine)
         fmt = format or self.format
-        program = _program_for(fmt)
-        if program is None:
-            raise GraphvizNotFound(_cannot_draw(fmt, "the graph was not drawn", "try again"))
-        data, message = _run(program, self.source, fmt, self.timeout, "the graph")
+        data, message = draw(self.source, fmt, self.timeout, "the graph")
         if message and not quiet:
             warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=2)
         return data.decode(encoding) if encoding is not None else data

@@ -118,13 +118,19 @@ def write_graph(
         warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=3)
 
 
-def draw_svg(source: str, timeout: float | None, what: str) -> bytes:
-    """DOT ``source`` drawn as SVG bytes (``what`` names it in errors); GraphvizNotFound
-    without a Graphviz, GraphvizTimeout after ``timeout`` seconds."""
-    program = _program_for("svg")
+def draw(source: str, fmt: str, timeout: float | None, what: str) -> tuple[bytes, str]:
+    """DOT ``source`` drawn as ``fmt`` ("svg", "png", "pdf"), and what Graphviz printed
+    (``what`` names the graph in errors); GraphvizNotFound without a Graphviz that draws
+    ``fmt``, GraphvizTimeout after ``timeout`` seconds."""
+    program = _program_for(fmt)
     if program is None:
-        raise GraphvizNotFound(_cannot_draw("svg", f"{what} was not drawn", "try again"))
-    data, message = _run(program, source, "svg", timeout, what)
+        raise GraphvizNotFound(_cannot_draw(fmt, f"{what} was not drawn", "try again"))
+    return _run(program, source, fmt, timeout, what)
+
+
+def draw_svg(source: str, timeout: float | None, what: str) -> bytes:
+    """DOT ``source`` drawn as SVG bytes; Graphviz's messages become warnings."""
+    data, message = draw(source, "svg", timeout, what)
     if message:
         warnings.warn(f"Graphviz: {message}", RuntimeWarning, stacklevel=3)
     return data
