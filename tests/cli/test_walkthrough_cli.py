@@ -99,3 +99,19 @@ def test_walkthrough_prints_each_gradient_one_way(capsys):
         section = chains[chains.index(f"   dC/d{name} = ") :]
         last = re.search(r"\n\s+= (\S+)\n", section).group(1)
         assert last == printed, name
+
+
+def test_walkthrough_frames_are_one_page_under_a_megabyte(capsys, tmp_path):
+    from graphs import HAVE_DOT, HAVE_PURE
+
+    if not (HAVE_DOT or HAVE_PURE):
+        import pytest
+
+        pytest.skip("no Graphviz to draw with")
+    out = tmp_path / "frames"
+    assert main(["walkthrough", "--frames", str(out)]) == 0
+    capsys.readouterr()
+    assert [p.name for p in out.iterdir()] == ["index.html"]  # nothing else is needed
+    page = (out / "index.html").read_text("utf-8")
+    assert len(page.encode()) <= 1_000_000
+    assert page.count("<svg") == 1 and '"head":"Step 41 of 41"' in page
