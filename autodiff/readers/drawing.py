@@ -378,6 +378,10 @@ def build_graph(
                 text = "hand-written" if hand else "local"
                 attrs["label"] = f"<{text} {number(locals_[i], precision)}>"
                 attrs["fontcolor"] = "#4b5563"
+            if from_model and clusters.get(child) is not home:
+                # one rank between a neuron's output and the next layer's products: the
+                # layers' boxes then share no rank, and dot need not stack them
+                attrs["minlen"] = "2"
             graph.edge(ids[child], op, **attrs)
         graph.edge(op, ids[v])
     boxes = {owners[v]: cluster for v, cluster in clusters.items()}
