@@ -111,8 +111,9 @@ class Value:
         micrograd's ``Value(data, _children, _op)`` does; ``data`` is taken as given. The
         op is named as in the rule table or as micrograd names it ('ReLU', '**2' for a
         constant power), or is a Rule; any other name is an op written by hand, whose
-        derivative is the ``_backward`` closure given next (see ``hand_written``). For compatibility, a str in second position is
-        the label: ``Value(1.0, "x")`` is ``Value(1.0, label="x")``.
+        derivative is the ``_backward`` closure given next (see ``hand_written``). For
+        compatibility, a str in second position is the label: ``Value(1.0, "x")`` is
+        ``Value(1.0, label="x")``.
         """
         self.data = _to_float(data, "Value()")
         self.grad: Any = 0.0
