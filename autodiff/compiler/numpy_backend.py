@@ -62,6 +62,7 @@ NUMPY: dict[str, Callable[..., Any]] = {
     "sign": lambda x: np.where(x > 0.0, 1.0, np.where(x < 0.0, -1.0, 0.0)),  # 0 at ±0, nan
     "sigmoid": _sigmoid,
     "relu": lambda x: np.where(x < 0.0, 0.0, x),  # -0.0 and nan pass, as floats.relu
+    "logaddexp": np.logaddexp,  # floats.logaddexp's formula and edges
     # no "step" nor "MASKED": a masking 0 inside an expression has no array form (relu's
     # product, masked_unless_positive below, is what chain() writes)
     "exponent_slope": lambda a, b, out: np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a)),
