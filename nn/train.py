@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
-from tqdm import tqdm
-
 from autodiff import Value, no_grad
 from nn.compiled import CompiledStep, try_compile
 from nn.optim import Optimizer
+from nn.progress import EpochProgress
 
 Model = Callable[[Any], Any]
 Loss = Callable[[Any, Any], Value]
@@ -66,10 +65,12 @@ def fit(
     ``batch_size=None`` uses the whole set (one step per epoch); otherwise the
     samples are shuffled each epoch with ``rng`` (Python's ``random`` if None).
     ``lr_schedule(epoch)`` sets ``optimizer.lr`` before each epoch (epochs count
-    from 0). ``progress=False`` hides the tqdm bar. See the module for accuracy.
-    ``compile=True`` takes each step through ``autodiff.compile`` (see
-    ``nn.compiled``): the same objective, without building a graph per step;
-    ``History.path`` says which path trained.
+    from 0). ``progress=False`` hides the progress report (a tqdm.auto bar in a
+    terminal or notebook, one line per epoch elsewhere; see ``nn.progress``). See
+    the module for accuracy. ``compile=True`` takes each step through
+    ``autodiff.compile`` (see ``nn.compiled``): the same objective, without building
+    a graph per step; ``History.path`` says which path trained, and a step that
+    cannot be compiled warns once with the reason and trains eagerly.
     """
     n = _check_data(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -91,36 +92,38 @@ def fit(
     shuffler: Any = random if rng is None else rng
 
     history = History()
-    compiled = try_compile(model, loss, X, y) if compile else None
+    compiled = try_compile(model, loss, X, y, size) if compile else None
     history.path = compiled.path if compiled is not None else "eager"
-    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
-    for epoch in bar:
-        if lr_schedule is not None:
-            optimizer.lr = _scheduled_lr(lr_schedule, epoch)
-        order = list(range(n))
-        if size < n:
-            shuffler.shuffle(order)
-        total_loss = 0.0
-        correct = 0
-        for start in range(0, n, size):
-            batch = order[start : start + size]
-            xs, ts = [X[i] for i in batch], [y[i] for i in batch]
-            if compiled is None:
-                batch_loss, batch_correct = _step(model, xs, ts, loss, optimizer, threshold)
-            else:
-                batch_loss, batch_correct = _compiled_step(
-                    compiled, model, xs, ts, optimizer, threshold
-                )
-            total_loss += batch_loss * len(batch)
-            correct += batch_correct
-        history.loss.append(total_loss / n)
-        history.train_accuracy.append(correct / n)
-        shown = {"loss": f"{history.loss[-1]:.4f}", "acc": f"{correct / n:.3f}"}
-        if validation is not None:
-            history.test_accuracy.append(accuracy(model, *validation, threshold=threshold))
-            shown["test_acc"] = f"{history.test_accuracy[-1]:.3f}"
-        bar.set_postfix(shown)
-    bar.close()
+    progress_report = EpochProgress(epochs, enabled=progress)
+    try:
+        for epoch in range(epochs):
+            if lr_schedule is not None:
+                optimizer.lr = _scheduled_lr(lr_schedule, epoch)
+            order = list(range(n))
+            if size < n:
+                shuffler.shuffle(order)
+            total_loss = 0.0
+            correct = 0
+            for start in range(0, n, size):
+                batch = order[start : start + size]
+                xs, ts = [X[i] for i in batch], [y[i] for i in batch]
+                if compiled is None:
+                    batch_loss, batch_correct = _step(model, xs, ts, loss, optimizer, threshold)
+                else:
+                    batch_loss, batch_correct = _compiled_step(
+                        compiled, model, xs, ts, optimizer, threshold
+                    )
+                total_loss += batch_loss * len(batch)
+                correct += batch_correct
+            history.loss.append(total_loss / n)
+            history.train_accuracy.append(correct / n)
+            shown = {"loss": f"{history.loss[-1]:.4f}", "acc": f"{correct / n:.3f}"}
+            if validation is not None:
+                history.test_accuracy.append(accuracy(model, *validation, threshold=threshold))
+                shown["test_acc"] = f"{history.test_accuracy[-1]:.3f}"
+            progress_report.done(shown)
+    finally:
+        progress_report.close()
     return history
 
 
