@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autodiff import Value, no_grad
-from nn.train import Model, _label_class, _predicted_class, default_threshold
+from nn.metrics import Model, _label_class, _predicted_class, default_threshold
 
 INSTALL_HINT = 'matplotlib is not installed; install it with: pip install "autodiff-scalar[plot]"'
 

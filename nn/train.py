@@ -1,11 +1,7 @@
-"""Training loop with a progress bar (fit) and classification accuracy.
+"""The training loop, fit: batches, steps (eager or compiled), progress and History.
 
-Accuracy rule. A model with one output predicts the positive class when its output
-is above ``threshold``, and a label is positive when it is > 0, so both label
-conventions work: -1/+1 (hinge) and 0/1 (cross-entropy). ``threshold=None`` picks
-0.5 for a model whose output activation is "sigmoid" (a probability) and 0 for
-everything else (scores and logits). A model with several outputs predicts the
-index of the largest; its label is a class index (or a one-hot list).
+Accuracy is counted as ``nn.metrics`` says (the sign or threshold of one output, the
+argmax of several).
 """
 
 from __future__ import annotations
@@ -19,6 +15,7 @@ from typing import Any
 
 from autodiff import Value, no_grad
 from nn.compiled import CompiledStep, try_compile
+from nn.metrics import _as_inputs, _check_data, _count_correct, accuracy, default_threshold
 from nn.optim import Optimizer
 from nn.progress import EpochProgress
 
@@ -171,69 +168,3 @@ def _compiled_step(
     value = step(X, y)
     optimizer.step()
     return value, correct
-
-
-def accuracy(
-    model: Model, X: Sequence[Any], y: Sequence[Any], threshold: float | None = None
-) -> float:
-    """Fraction of samples classified right (see the module for the rule)."""
-    n = _check_data(X, y, "accuracy")
-    if threshold is None:
-        threshold = default_threshold(model)
-    with no_grad():
-        outputs = [model(_as_inputs(x)) for x in X]
-    return _count_correct(outputs, list(y), threshold) / n
-
-
-def default_threshold(model: object) -> float:
-    """0.5 when the model's output activation is "sigmoid", else 0.0."""
-    act = getattr(model, "output_activation", getattr(model, "activation", None))
-    return 0.5 if act == "sigmoid" else 0.0
-
-
-def _count_correct(outputs: list[Any], targets: list[Any], threshold: float) -> int:
-    return sum(
-        _predicted_class(out, threshold) == _label_class(out, label)
-        for out, label in zip(outputs, targets, strict=True)
-    )
-
-
-def _predicted_class(out: Any, threshold: float) -> int:
-    """1 or 0 for one output (above threshold or not); the argmax for several."""
-    if isinstance(out, (list, tuple)):
-        return _argmax([_data(o) for o in out])
-    return int(_data(out) > threshold)
-
-
-def _label_class(out: Any, label: Any) -> int:
-    if isinstance(out, (list, tuple)):
-        if isinstance(label, (list, tuple)):
-            return _argmax([_data(t) for t in label])
-        return label
-    return int(_data(label) > 0)
-
-
-def _argmax(xs: list[float]) -> int:
-    return max(range(len(xs)), key=xs.__getitem__)
-
-
-def _data(x: Any) -> float:
-    return x.data if isinstance(x, Value) else x
-
-
-def _as_inputs(row: Any) -> Any:
-    """A sample's inputs as Values, each wrapped once per forward pass."""
-    if isinstance(row, (list, tuple)):
-        return [v if isinstance(v, Value) else Value(v) for v in row]
-    return row if isinstance(row, Value) else Value(row)
-
-
-def _check_data(X: Any, y: Any, who: str) -> int:
-    for name, seq in (("X", X), ("y", y)):
-        if isinstance(seq, (str, bytes, Real, Value)) or not hasattr(seq, "__len__"):
-            raise TypeError(f"{who}: {name} expected a list of samples, got {type(seq).__name__}")
-    if len(X) != len(y):
-        raise ValueError(f"{who}: {len(X)} samples in X but {len(y)} targets in y")
-    if len(X) == 0:
-        raise ValueError(f"{who}: no samples")
-    return len(X)
