@@ -15,7 +15,15 @@ from typing import Any
 
 from autodiff import Value, no_grad
 from nn.compiled import CompiledStep, try_compile
-from nn.metrics import _as_inputs, _check_data, _count_correct, accuracy, default_threshold
+from nn.forward import compiled_forward, outputs_or_none
+from nn.metrics import (
+    _as_inputs,
+    _check_data,
+    _count_correct,
+    accuracy,
+    default_threshold,
+    outputs,
+)
 from nn.optim import Optimizer
 from nn.progress import EpochProgress
 
@@ -91,6 +99,7 @@ def fit(
     history = History()
     compiled = try_compile(model, loss, X, y, size) if compile else None
     history.path = compiled.path if compiled is not None else "eager"
+    forward = compiled_forward(model) if compiled is not None else None  # for accuracy
     progress_report = EpochProgress(epochs, enabled=progress)
     try:
         for epoch in range(epochs):
@@ -108,7 +117,7 @@ def fit(
                     batch_loss, batch_correct = _step(model, xs, ts, loss, optimizer, threshold)
                 else:
                     batch_loss, batch_correct = _compiled_step(
-                        compiled, model, xs, ts, optimizer, threshold
+                        compiled, forward, model, xs, ts, optimizer, threshold
                     )
                 total_loss += batch_loss * len(batch)
                 correct += batch_correct
@@ -125,10 +134,11 @@ def fit(
 
 
 def _check_loss_accepts(model: Model, X: Sequence[Any], y: Sequence[Any], loss: Loss) -> None:
-    """One forward pass over every sample, recording nothing: a bad target (a label the
-    loss refuses, a wrong shape) fails here, before any parameter changes."""
+    """The loss of every sample's output, recording nothing: a bad target (a label the
+    loss refuses, a wrong shape) fails here, before any parameter changes. The outputs
+    come from a forward pass (compiled for many samples) and enter the loss as Values."""
     with no_grad():
-        loss([model(x) for x in X], list(y))
+        loss([_as_inputs(out) for out in outputs(model, X)], list(y))
 
 
 def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
@@ -155,15 +165,19 @@ def _step(
 
 def _compiled_step(
     step: CompiledStep,
+    forward: Any,
     model: Model,
     X: list[Any],
     y: list[Any],
     optimizer: Optimizer,
     threshold: float,
 ) -> tuple[float, int]:
-    """_step through a compiled step; accuracy from a forward pass that records nothing."""
-    with no_grad():
-        correct = _count_correct([model(_as_inputs(x)) for x in X], y, threshold)
+    """_step through a compiled step; accuracy from the compiled forward pass (nn.forward),
+    or an eager one that records nothing if the model's forward does not compile."""
+    found = None if forward is None else outputs_or_none(model, X, forward)
+    if found is None:
+        found = outputs(model, X, compiled=False)
+    correct = _count_correct(found, y, threshold)
     optimizer.zero_grad()
     value = step(X, y)
     optimizer.step()

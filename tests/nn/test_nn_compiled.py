@@ -93,6 +93,8 @@ def test_cross_entropy_with_class_indices_compiles_and_trains_as_eager():
     assert compiled.path == f"compiled ({backend} backend)"
     assert compiled.loss == pytest.approx(eager.loss, rel=1e-12)
     assert compiled_params == pytest.approx(eager_params, rel=1e-12, abs=1e-15)
+    # accuracy from the compiled forward pass, before each update, as eager counts it
+    assert compiled.train_accuracy == eager.train_accuracy
 
 
 def test_a_loss_that_cannot_be_traced_warns_once_with_its_line_and_trains_eagerly():
