@@ -4,6 +4,7 @@ Run by hand (not a test):
 
     python benchmarks/bench_train.py              # every run 3 times, medians
     python benchmarks/bench_train.py --repeat 1   # once each, rougher
+    python benchmarks/bench_train.py --only "compiled numpy,torch,cli"   # some runs only
 
 Two setups, the same for every engine (architecture, initialisation scheme,
 optimiser, epochs, batch size, float64, one thread):
@@ -221,18 +222,24 @@ def _autodiff_command() -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (median)")
+    parser.add_argument(
+        "--only", help="comma-separated runs to time (e.g. 'compiled numpy,torch,cli')"
+    )
     parser.add_argument("--child", nargs=2, metavar=("SETUP", "RUN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return 0
     have = {"torch": _available("torch"), "micrograd": _available("micrograd")}
+    only = None if args.only is None else {name.strip() for name in args.only.split(",")}
     print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; "
           f"medians of {args.repeat} runs, each in its own process")  # fmt: skip
     rows = []
     for setup, runs in RUNS.items():
         results = {}
         for how in runs:
+            if only is not None and how not in only:
+                continue
             if how in have and not have[how]:
                 print(f"  {setup} / {how}: skipped ({how} is not importable)")
                 continue
@@ -244,8 +251,9 @@ def main() -> int:
         cli = _autodiff_command() + ["train", setup, "--no-progress"]
         if setup == "moons":
             cli.append("--no-plot")
-        walls = [_spawn(cli)[0] for _ in range(args.repeat)]
-        results[f"autodiff train {setup}"] = {"wall": statistics.median(walls)}
+        if only is None or "cli" in only:
+            walls = [_spawn(cli)[0] for _ in range(args.repeat)]
+            results[f"autodiff train {setup}"] = {"wall": statistics.median(walls)}
         torch_time = results.get("torch", {}).get("train")
         for how, r in results.items():
             rows.append((setup, how, r, torch_time))
