@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autodiff import Value, no_grad
-from nn.metrics import Model, _label_class, _predicted_class, default_threshold
+from nn.metrics import Model, _label_class, default_threshold, predict
 
 INSTALL_HINT = 'matplotlib is not installed; install it with: pip install "autodiff-scalar[plot]"'
 
@@ -48,10 +48,10 @@ def decision_boundary(
         threshold = default_threshold(model)
     xs = _span([x[0] for x in X], resolution)
     ys = _span([x[1] for x in X], resolution)
+    grid = [[a, b] for b in ys for a in xs]
+    predicted = predict(model, grid, threshold)  # compiled when the model compiles
+    classes = [predicted[k * len(xs) : (k + 1) * len(xs)] for k in range(len(ys))]
     with no_grad():
-        classes = [
-            [_predicted_class(model([Value(a), Value(b)]), threshold) for a in xs] for b in ys
-        ]
         first = model([Value(X[0][0]), Value(X[0][1])])  # tells how labels are read
     labels = [_label_class(first, t) for t in y]
     n_classes = max(max(max(row) for row in classes), max(labels)) + 1
