@@ -7,13 +7,14 @@ history = fit(model, X, [2 * t - 1 for t in y], loss=losses.hinge,
               optimizer=SGD(model.parameters(), lr=0.1), epochs=50)
 """
 
-from nn import data, losses, optim
-from nn.data import make_circles, make_moons, make_xor, train_test_split
+from nn import data, losses, metrics, optim
+from nn.data import load_digits, make_circles, make_moons, make_xor, train_test_split
 from nn.layers import MLP, Layer, Neuron
+from nn.metrics import accuracy, confusion_matrix, predict
 from nn.module import Module
 from nn.optim import SGD, Adam, Optimizer
 from nn.plot import MissingMatplotlib, decision_boundary
-from nn.train import History, accuracy, fit
+from nn.train import History, fit
 
 __all__ = [
     "MLP",
@@ -26,13 +27,17 @@ __all__ = [
     "Neuron",
     "Optimizer",
     "accuracy",
+    "confusion_matrix",
     "data",
     "decision_boundary",
     "fit",
+    "load_digits",
     "losses",
     "make_circles",
     "make_moons",
     "make_xor",
+    "metrics",
     "optim",
+    "predict",
     "train_test_split",
 ]

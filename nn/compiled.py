@@ -1,26 +1,36 @@
 """fit(compile=True): a training step through autodiff.compile instead of the eager graph.
 
 The objective stays the one eager ``fit`` optimises, ``loss([model(x) for x in
-batch], targets)``. When that loss is the mean (or the sum) of the same loss on
-single samples, as hinge + L2 (a mean) or the quadratic cost (a sum) are, the
-step is compiled per sample with ``batch="mean"`` (``"sum"``), on numpy when it
-is installed, else on the Python backend; any other loss gets one whole-batch tape
-for the Python backend (one per batch size). A loss that cannot be traced (it
-branches on its outputs, or takes class indices) trains eagerly; ``path`` says
-which path was taken.
+batch], targets)``. How it is compiled depends on what the loss declares
+(``nn.losses.Reduction``), never on its numbers:
+
+- a declared loss (every loss in ``nn.losses``) is the mean or the sum of a
+  per-sample loss, so the step is that per-sample function compiled with
+  ``batch="mean"`` (``"sum"``): one tape for any batch, on the numpy backend when
+  numpy is installed (else, or for an op numpy cannot run, the Python backend). Its
+  targets go in as data, encoded by the declaration (a class index as a one-hot list);
+- an undeclared loss, e.g. ``hinge(...) + l2(...)`` written in a lambda, is traced
+  whole: one tape per batch size, on the Python backend (bit-identical to eager).
+
+A step that cannot be traced (the loss or model branches on a value, or takes class
+indices as traced Values) warns once with the reason and trains eagerly; ``path``
+says which path was taken.
 """
 
 from __future__ import annotations
 
-import math
+import os
+import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import autodiff
 from autodiff import TraceError, Value, no_grad
+from nn.losses import reduction_of
 
 
-def _numpy_available() -> bool:
+def numpy_available() -> bool:
     try:
         import numpy  # noqa: F401
     except ImportError:
@@ -29,72 +39,109 @@ def _numpy_available() -> bool:
 
 
 class CompiledStep:
-    """``step(X, y)`` adds d loss / d p to every parameter's grad and returns the loss."""
+    """``step(X, y)`` adds d loss / d p to every parameter's grad and returns the loss.
 
-    def __init__(self, model: Callable[[Any], Any], loss: Callable[..., Value], X: Any, y: Any):
+    ``width``: the model's number of outputs per sample (for encoding targets)."""
+
+    def __init__(
+        self,
+        model: Callable[[Any], Any],
+        loss: Callable[..., Value],
+        width: int,
+        backend: str | None = None,
+    ) -> None:
         self.model = model
         self.loss = loss
+        self.width = width
         self.params = list(model.parameters())  # type: ignore[attr-defined]
-        self.mode = _decomposition(model, loss, X, y)
-        self.backend = "numpy" if self.mode and _numpy_available() else "python"
-        self._steps: dict[int, Any] = {}
+        self.reduction = reduction_of(loss)
+        if backend is None:
+            backend = "numpy" if self.reduction is not None and numpy_available() else "python"
+        self.backend = backend
+        self._steps: dict[int | None, Any] = {}  # None: the per-sample step; else batch size
         self.path = f"compiled ({self.backend} backend)"
 
     def _per_sample(self, x: Any, t: Any) -> Value:
-        return self.loss([self.model(x)], [t])
+        assert self.reduction is not None
+        return self.reduction.per_sample(self.model(x), t)
 
     def _whole(self, xs: Any, ts: Any) -> Value:
         return self.loss([self.model(x) for x in xs], list(ts))
 
     def __call__(self, X: list[Any], y: list[Any]) -> float:
-        if self.mode is not None:
-            key = 0
-            make = lambda: autodiff.compile(  # noqa: E731
-                self._per_sample, params=self.params, batch=self.mode, backend=self.backend
-            )
-        else:
-            key = len(X)  # a whole-batch tape has the batch's size built in
-            make = lambda: autodiff.compile(self._whole, params=self.params)  # noqa: E731
-        if key not in self._steps:
-            self._steps[key] = make()
-        return self._steps[key](X, y)
+        if self.reduction is not None:
+            if None not in self._steps:
+                self._steps[None] = autodiff.compile(
+                    self._per_sample,
+                    params=self.params,
+                    batch=self.reduction.over,
+                    backend=self.backend,
+                )
+            encode = self.reduction.encode_target
+            return self._steps[None](X, [encode(t, self.width) for t in y])
+        size = len(X)  # a whole-batch tape has the batch's size built in
+        if size not in self._steps:
+            self._steps[size] = autodiff.compile(self._whole, params=self.params)
+        return self._steps[size](X, list(y))
 
 
-def _decomposition(model: Any, loss: Callable[..., Value], X: Any, y: Any) -> str | None:
-    """ "mean" or "sum" if loss(batch) is the mean or sum of loss(sample) on a few samples.
-
-    Samples whose loss is 0 tell a mean from a sum, or from a max, no better than none: at
-    least two must have a loss other than 0, or the answer is None (the whole-batch tape,
-    exact for any loss)."""
-    k = min(len(X), 8)
-    if k < 2:
-        return None
+def output_width(model: Callable[[Any], Any], x: Any) -> int:
+    """How many outputs the model gives for one sample (1 for a single Value)."""
     with no_grad():
-        outputs = [model(x) for x in X[:k]]
-        whole = loss(outputs, list(y[:k])).data
-        singles = [loss([o], [t]).data for o, t in zip(outputs, y[:k], strict=True)]
-    if sum(1 for s in singles if s != 0.0) < 2:
-        return None
-    total = math.fsum(singles)
-    scale = max(1e-300, abs(whole), *(abs(s) for s in singles))
-    for mode, value in (("mean", total / k), ("sum", total)):
-        if abs(whole - value) <= 1e-12 * scale:
-            return mode
-    return None
+        out = model([Value(v) for v in x] if isinstance(x, (list, tuple)) else Value(x))
+    return len(out) if isinstance(out, (list, tuple)) else 1
 
 
-def try_compile(model: Any, loss: Callable[..., Value], X: Any, y: Any) -> CompiledStep | None:
-    """A CompiledStep whose first call succeeded on the first batch, or None (train eagerly)."""
+def try_compile(
+    model: Any, loss: Callable[..., Value], X: Any, y: Any, size: int
+) -> CompiledStep | None:
+    """A CompiledStep that has traced on the first batch, or None after one warning that
+    says why (then fit trains eagerly). Gradients are left as they were."""
     if not hasattr(model, "parameters"):
+        _warn("the model has no parameters() to compile against")
         return None
-    step = CompiledStep(model, loss, X, y)
-    before = [p.grad for p in step.params]
+    params = list(model.parameters())
+    before = [p.grad for p in params]
+    width = output_width(model, X[0])
+    step = CompiledStep(model, loss, width)
+    # the per-sample tape fits every batch: trace it on two samples; a whole-batch
+    # tape is traced for the first batch's size, the one most steps take
+    n = 2 if step.reduction is not None else size
     try:
-        step(list(X[:2]), list(y[:2]))  # trace now: a loss that cannot be traced says so here
-    except (TraceError, TypeError, ValueError):
+        try:
+            step(list(X[:n]), list(y[:n]))
+        except TraceError as error:  # numpy cannot run an op: the Python backend can
+            if step.backend != "numpy" or type(error).__name__ != "NumpyUnsupported":
+                raise
+            step = CompiledStep(model, loss, width, backend="python")
+            step(list(X[:n]), list(y[:n]))
+    except (TraceError, TypeError, ValueError) as error:
+        reason = " ".join(str(error).split())
+        if not isinstance(error, TraceError):  # the guard names the line itself
+            reason += f" (at {_user_line(error)})"
+        _warn(reason)
         return None
     finally:
-        for p, g in zip(step.params, before, strict=True):
+        for p, g in zip(params, before, strict=True):
             p.grad = g
-    step._steps.pop(2, None)  # a whole-batch tape for 2 samples is not needed again
     return step
+
+
+# the folders of autodiff and of nn (this file's): frames there are not the user's
+_LIBRARY = tuple(
+    os.path.dirname(os.path.abspath(path)) + os.sep for path in (autodiff.__file__, __file__)
+)
+
+
+def _user_line(error: BaseException) -> str:
+    """``file:line`` of the innermost frame of the error outside autodiff and nn."""
+    where = "<unknown>"
+    for frame in traceback.extract_tb(error.__traceback__):
+        if not os.path.abspath(frame.filename).startswith(_LIBRARY):
+            where = f"{frame.filename}:{frame.lineno}"
+    return where
+
+
+def _warn(reason: str) -> None:
+    # stacklevel 4: _warn, try_compile, fit, the user's call of fit
+    warnings.warn(f"fit(compile=True) trains eagerly: {reason}", UserWarning, stacklevel=4)

@@ -1,11 +1,7 @@
-"""Training loop with a progress bar (fit) and classification accuracy.
+"""The training loop, fit: batches, steps (eager or compiled), progress and History.
 
-Accuracy rule. A model with one output predicts the positive class when its output
-is above ``threshold``, and a label is positive when it is > 0, so both label
-conventions work: -1/+1 (hinge) and 0/1 (cross-entropy). ``threshold=None`` picks
-0.5 for a model whose output activation is "sigmoid" (a probability) and 0 for
-everything else (scores and logits). A model with several outputs predicts the
-index of the largest; its label is a class index (or a one-hot list).
+Accuracy is counted as ``nn.metrics`` says (the sign or threshold of one output, the
+argmax of several).
 """
 
 from __future__ import annotations
@@ -17,11 +13,19 @@ from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
-from tqdm import tqdm
-
 from autodiff import Value, no_grad
 from nn.compiled import CompiledStep, try_compile
+from nn.forward import compiled_forward, outputs_or_none
+from nn.metrics import (
+    _as_inputs,
+    _check_data,
+    _count_correct,
+    accuracy,
+    default_threshold,
+    outputs,
+)
 from nn.optim import Optimizer
+from nn.progress import EpochProgress
 
 Model = Callable[[Any], Any]
 Loss = Callable[[Any, Any], Value]
@@ -66,10 +70,12 @@ def fit(
     ``batch_size=None`` uses the whole set (one step per epoch); otherwise the
     samples are shuffled each epoch with ``rng`` (Python's ``random`` if None).
     ``lr_schedule(epoch)`` sets ``optimizer.lr`` before each epoch (epochs count
-    from 0). ``progress=False`` hides the tqdm bar. See the module for accuracy.
-    ``compile=True`` takes each step through ``autodiff.compile`` (see
-    ``nn.compiled``): the same objective, without building a graph per step;
-    ``History.path`` says which path trained.
+    from 0). ``progress=False`` hides the progress report (a tqdm.auto bar in a
+    terminal or notebook, one line per epoch elsewhere; see ``nn.progress``). See
+    the module for accuracy. ``compile=True`` takes each step through
+    ``autodiff.compile`` (see ``nn.compiled``): the same objective, without building
+    a graph per step; ``History.path`` says which path trained, and a step that
+    cannot be compiled warns once with the reason and trains eagerly.
     """
     n = _check_data(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -91,44 +97,48 @@ def fit(
     shuffler: Any = random if rng is None else rng
 
     history = History()
-    compiled = try_compile(model, loss, X, y) if compile else None
+    compiled = try_compile(model, loss, X, y, size) if compile else None
     history.path = compiled.path if compiled is not None else "eager"
-    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
-    for epoch in bar:
-        if lr_schedule is not None:
-            optimizer.lr = _scheduled_lr(lr_schedule, epoch)
-        order = list(range(n))
-        if size < n:
-            shuffler.shuffle(order)
-        total_loss = 0.0
-        correct = 0
-        for start in range(0, n, size):
-            batch = order[start : start + size]
-            xs, ts = [X[i] for i in batch], [y[i] for i in batch]
-            if compiled is None:
-                batch_loss, batch_correct = _step(model, xs, ts, loss, optimizer, threshold)
-            else:
-                batch_loss, batch_correct = _compiled_step(
-                    compiled, model, xs, ts, optimizer, threshold
-                )
-            total_loss += batch_loss * len(batch)
-            correct += batch_correct
-        history.loss.append(total_loss / n)
-        history.train_accuracy.append(correct / n)
-        shown = {"loss": f"{history.loss[-1]:.4f}", "acc": f"{correct / n:.3f}"}
-        if validation is not None:
-            history.test_accuracy.append(accuracy(model, *validation, threshold=threshold))
-            shown["test_acc"] = f"{history.test_accuracy[-1]:.3f}"
-        bar.set_postfix(shown)
-    bar.close()
+    forward = compiled_forward(model) if compiled is not None else None  # for accuracy
+    progress_report = EpochProgress(epochs, enabled=progress)
+    try:
+        for epoch in range(epochs):
+            if lr_schedule is not None:
+                optimizer.lr = _scheduled_lr(lr_schedule, epoch)
+            order = list(range(n))
+            if size < n:
+                shuffler.shuffle(order)
+            total_loss = 0.0
+            correct = 0
+            for start in range(0, n, size):
+                batch = order[start : start + size]
+                xs, ts = [X[i] for i in batch], [y[i] for i in batch]
+                if compiled is None:
+                    batch_loss, batch_correct = _step(model, xs, ts, loss, optimizer, threshold)
+                else:
+                    batch_loss, batch_correct = _compiled_step(
+                        compiled, forward, model, xs, ts, optimizer, threshold
+                    )
+                total_loss += batch_loss * len(batch)
+                correct += batch_correct
+            history.loss.append(total_loss / n)
+            history.train_accuracy.append(correct / n)
+            shown = {"loss": f"{history.loss[-1]:.4f}", "acc": f"{correct / n:.3f}"}
+            if validation is not None:
+                history.test_accuracy.append(accuracy(model, *validation, threshold=threshold))
+                shown["test_acc"] = f"{history.test_accuracy[-1]:.3f}"
+            progress_report.done(shown)
+    finally:
+        progress_report.close()
     return history
 
 
 def _check_loss_accepts(model: Model, X: Sequence[Any], y: Sequence[Any], loss: Loss) -> None:
-    """One forward pass over every sample, recording nothing: a bad target (a label the
-    loss refuses, a wrong shape) fails here, before any parameter changes."""
+    """The loss of every sample's output, recording nothing: a bad target (a label the
+    loss refuses, a wrong shape) fails here, before any parameter changes. The outputs
+    come from a forward pass (compiled for many samples) and enter the loss as Values."""
     with no_grad():
-        loss([model(x) for x in X], list(y))
+        loss([_as_inputs(out) for out in outputs(model, X)], list(y))
 
 
 def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
@@ -155,82 +165,20 @@ def _step(
 
 def _compiled_step(
     step: CompiledStep,
+    forward: Any,
     model: Model,
     X: list[Any],
     y: list[Any],
     optimizer: Optimizer,
     threshold: float,
 ) -> tuple[float, int]:
-    """_step through a compiled step; accuracy from a forward pass that records nothing."""
-    with no_grad():
-        correct = _count_correct([model(_as_inputs(x)) for x in X], y, threshold)
+    """_step through a compiled step; accuracy from the compiled forward pass (nn.forward),
+    or an eager one that records nothing if the model's forward does not compile."""
+    found = None if forward is None else outputs_or_none(model, X, forward)
+    if found is None:
+        found = outputs(model, X, compiled=False)
+    correct = _count_correct(found, y, threshold)
     optimizer.zero_grad()
     value = step(X, y)
     optimizer.step()
     return value, correct
-
-
-def accuracy(
-    model: Model, X: Sequence[Any], y: Sequence[Any], threshold: float | None = None
-) -> float:
-    """Fraction of samples classified right (see the module for the rule)."""
-    n = _check_data(X, y, "accuracy")
-    if threshold is None:
-        threshold = default_threshold(model)
-    with no_grad():
-        outputs = [model(_as_inputs(x)) for x in X]
-    return _count_correct(outputs, list(y), threshold) / n
-
-
-def default_threshold(model: object) -> float:
-    """0.5 when the model's output activation is "sigmoid", else 0.0."""
-    act = getattr(model, "output_activation", getattr(model, "activation", None))
-    return 0.5 if act == "sigmoid" else 0.0
-
-
-def _count_correct(outputs: list[Any], targets: list[Any], threshold: float) -> int:
-    return sum(
-        _predicted_class(out, threshold) == _label_class(out, label)
-        for out, label in zip(outputs, targets, strict=True)
-    )
-
-
-def _predicted_class(out: Any, threshold: float) -> int:
-    """1 or 0 for one output (above threshold or not); the argmax for several."""
-    if isinstance(out, (list, tuple)):
-        return _argmax([_data(o) for o in out])
-    return int(_data(out) > threshold)
-
-
-def _label_class(out: Any, label: Any) -> int:
-    if isinstance(out, (list, tuple)):
-        if isinstance(label, (list, tuple)):
-            return _argmax([_data(t) for t in label])
-        return label
-    return int(_data(label) > 0)
-
-
-def _argmax(xs: list[float]) -> int:
-    return max(range(len(xs)), key=xs.__getitem__)
-
-
-def _data(x: Any) -> float:
-    return x.data if isinstance(x, Value) else x
-
-
-def _as_inputs(row: Any) -> Any:
-    """A sample's inputs as Values, each wrapped once per forward pass."""
-    if isinstance(row, (list, tuple)):
-        return [v if isinstance(v, Value) else Value(v) for v in row]
-    return row if isinstance(row, Value) else Value(row)
-
-
-def _check_data(X: Any, y: Any, who: str) -> int:
-    for name, seq in (("X", X), ("y", y)):
-        if isinstance(seq, (str, bytes, Real, Value)) or not hasattr(seq, "__len__"):
-            raise TypeError(f"{who}: {name} expected a list of samples, got {type(seq).__name__}")
-    if len(X) != len(y):
-        raise ValueError(f"{who}: {len(X)} samples in X but {len(y)} targets in y")
-    if len(X) == 0:
-        raise ValueError(f"{who}: no samples")
-    return len(X)

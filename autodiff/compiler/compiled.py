@@ -5,6 +5,10 @@ d f / d p into ``p.grad`` for every parameter p, as ``f(*args).backward()`` woul
 without building a graph. With ``batch="mean"`` (or ``"sum"``) f is a per-example
 function: ``step(X, Y)`` returns the mean (sum) of f over the examples and
 accumulates the gradient of that mean (sum).
+
+With ``grad=False`` the step is a compiled forward pass: f may return a Value or a
+(nested) list of Values (a model's logits), ``step(*args)`` returns floats of the
+same structure and touches no ``.grad``; ``batch="each"`` maps it over the examples.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from autodiff.core.value import Value
 
 BACKENDS = ("python", "numpy")
 BATCH_MODES = (None, "mean", "sum")
+FORWARD_BATCH_MODES = (None, "each")
 
 
 class Compiled:
@@ -33,11 +38,20 @@ class Compiled:
         params: Sequence[Value] | None,
         batch: str | None,
         backend: str,
+        grad: bool = True,
     ) -> None:
         if not callable(f):
             raise TypeError(f"compile() expected a function, got {type(f).__name__}")
-        if batch not in BATCH_MODES:
+        if not isinstance(grad, bool):
+            raise TypeError(f"compile() grad expected True or False, got {grad!r}")
+        if grad and batch == "each":
+            raise ValueError(
+                "compile() batch='each' returns one result per example and needs grad=False"
+            )
+        if grad and batch not in BATCH_MODES:
             raise ValueError(f"compile() batch expected None, 'mean' or 'sum', got {batch!r}")
+        if not grad and batch not in FORWARD_BATCH_MODES:
+            raise ValueError(f"compile(grad=False) batch expected None or 'each', got {batch!r}")
         if backend not in BACKENDS:
             raise ValueError(f"compile() backend expected 'python' or 'numpy', got {backend!r}")
         if backend == "numpy":
@@ -48,11 +62,14 @@ class Compiled:
         self.params = None if params is None else list(params)
         self.batch = batch
         self.backend = backend
+        self.grad = grad
         self.tape: Tape | None = None
         self.source = ""
         self._replay: Callable[..., float] | None = None
 
-    def __call__(self, *args: Any) -> float:
+    def __call__(self, *args: Any) -> Any:
+        if not self.grad:
+            return self._call_forward(args)
         if self.batch is None:
             return self._call_one(args)
         return self._call_batch(args)
@@ -83,12 +100,37 @@ class Compiled:
             total = self._replay(examples, self.tape.params, seed)
         return total / n if self.batch == "mean" else total
 
+    def _call_forward(self, args: tuple[Any, ...]) -> Any:
+        """f's results as floats (one per example with batch="each"); no gradients."""
+        each = self.batch == "each"
+        if each:
+            _batch_size(args)
+        if self.tape is None:
+            example = [a[0] for a in args] if each else list(args)
+            self._build(trace(self.f, *example, params=self.params, outputs=True))
+        assert self.tape is not None and self._replay is not None
+        if self.backend == "numpy":
+            if each:
+                return self._replay(args, self.tape.params)
+            return self._replay([[a] for a in args], self.tape.params)[0]
+        structure = self.tape.structure
+        if not each:
+            return self._replay(
+                check(structure, list(args), "compiled call's arguments"), self.tape.params
+            )
+        examples = [
+            check(structure, list(example), f"example {i}")
+            for i, example in enumerate(zip(*args, strict=True))
+        ]
+        return self._replay(examples, self.tape.params)
+
     def _build(self, tape: Tape) -> None:
         self.tape = tape
         if self.backend == "numpy":
-            self._replay, self.source = self._numpy.build(tape)
+            self._replay, self.source = self._numpy.build(tape, grad=self.grad)
         else:
-            self._replay, self.source = python_backend.build(tape, batch=self.batch is not None)
+            batch = self.batch is not None
+            self._replay, self.source = python_backend.build(tape, batch=batch, grad=self.grad)
 
     def __repr__(self) -> str:
         ops = "not traced yet" if self.tape is None else f"{len(self.tape)} ops"
@@ -117,6 +159,7 @@ def compile(  # noqa: A001 - the public name, as torch.compile
     params: Sequence[Value] | None = None,
     batch: str | None = None,
     backend: str = "python",
+    grad: bool = True,
 ) -> Compiled:
     """Trace ``f`` on its first call and replay the tape on every later call.
 
@@ -127,5 +170,10 @@ def compile(  # noqa: A001 - the public name, as torch.compile
     before the trace). ``batch="mean"``/``"sum"``: f is per-example and each
     argument is a list of examples. ``backend``: ``"python"`` (generated source,
     bit-identical to eager) or ``"numpy"`` (arrays over the batch; extra ``fast``).
+
+    ``grad=False``: a compiled forward pass. f returns a Value or a (nested) list of
+    Values; the step returns floats of that structure and touches no ``.grad``.
+    ``batch="each"`` (only with ``grad=False``): each argument is a list of examples
+    and the step returns a list with one result per example.
     """
-    return Compiled(f, params, batch, backend)
+    return Compiled(f, params, batch, backend, grad)

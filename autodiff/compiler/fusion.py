@@ -51,10 +51,11 @@ def find_layers(tape: Tape, vary: list[bool]) -> tuple[list[Layer], set[int]]:
         for s in op.inputs:
             uses[s] += 1
     is_param = [tape.kind(i) == "param" for i in range(tape.n_slots)]
+    results = set(tape.outputs)
 
     def single_use_op(slot: int, fn: str) -> Op | None:
         op = producer.get(slot)
-        ok = op is not None and vary[slot] and uses[slot] == 1 and slot != tape.output
+        ok = op is not None and vary[slot] and uses[slot] == 1 and slot not in results
         return op if ok and _is(op, fn) else None  # type: ignore[arg-type]
 
     absorbed_into: dict[int, int] = {}  # an inner + of a sum -> the sum it belongs to

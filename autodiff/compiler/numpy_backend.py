@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from autodiff.compiler import python_backend, symbolic
 from autodiff.compiler.fusion import Layer, find_layers
 from autodiff.compiler.guard import TraceError
-from autodiff.compiler.structure import Structure
+from autodiff.compiler.structure import Structure, unflatten
 from autodiff.compiler.tape import Op, Tape
 
 
@@ -62,6 +62,7 @@ NUMPY: dict[str, Callable[..., Any]] = {
     "sign": lambda x: np.where(x > 0.0, 1.0, np.where(x < 0.0, -1.0, 0.0)),  # 0 at ±0, nan
     "sigmoid": _sigmoid,
     "relu": lambda x: np.where(x < 0.0, 0.0, x),  # -0.0 and nan pass, as floats.relu
+    "logaddexp": np.logaddexp,  # floats.logaddexp's formula and edges
     # no "step" nor "MASKED": a masking 0 inside an expression has no array form (relu's
     # product, masked_unless_positive below, is what chain() writes)
     "exponent_slope": lambda a, b, out: np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a)),
@@ -123,9 +124,11 @@ class _Inputs:
         return columns
 
 
-def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
-    """(source, namespace) of ``replay(A, P, seed)`` over a batch; returns the sum."""
-    needs = tape.needs_grad()
+def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
+    """(source, namespace) of ``replay(A, P, seed)`` over a batch; returns the sum.
+
+    Without ``grad``: ``forward(A, P)``, f's results for each example (a list)."""
+    needs = tape.needs_grad() if grad else [False] * tape.n_slots
     vary = tape.varying()
     w = python_backend._Writer(tape, vary, needs, vector_call=_vector_call)
     w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()})
@@ -143,10 +146,10 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
     params = list(range(tape.first_param, tape.first_const))
     graded = [s for s in params if needs[s]]
     out = tape.output
-    w.lines.append("def replay(A, P, seed):")
+    w.lines.append("def replay(A, P, seed):" if grad else "def forward(A, P):")
     if tape.n_inputs:
         w.emit(python_backend._unpack([f"v{i}" for i in range(tape.n_inputs)], "_inputs(A)"))
-    w.emit("n = len(A[0])")
+    w.emit("n = len(A[0]) if A else 1")  # no arguments: a batch of one
     if params:
         w.emit(python_backend._unpack([f"v{s}" for s in params], "[p.data for p in P]"))
     if layers:
@@ -159,6 +162,9 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
             _layer_forward(w, *first_root[op.out], activations)
         elif op.out not in absorbed and op.out not in roots and op.out not in grouped:
             w.forward(op, 1)
+    if not grad:
+        _return_results(w, tape, vary)
+        return "\n".join(w.lines) + "\n", w.namespace
     started: set[int] = set()
     if graded:
         w.emit(python_backend._unpack([f"g{s}" for s in params], "[p.grad for p in P]"))
@@ -195,6 +201,29 @@ def generate(tape: Tape) -> tuple[str, dict[str, Any]]:
     return "\n".join(w.lines) + "\n", w.namespace
 
 
+def _return_results(w: Any, tape: Tape, vary: list[bool]) -> None:
+    """One result per example: arrays become lists, per-call floats are repeated."""
+    columns = [w._text(s) if vary[s] else f"_full(n, {w._text(s)})" for s in tape.outputs]
+    if tape.out_structure is None:
+        w.emit(f"return {columns[0]}.tolist()")
+        return
+    w.namespace["_results"] = _Results(tape.out_structure)
+    w.emit(f"return _results(_stack([{', '.join(columns)}], 1).tolist())")
+
+
+class _Results:
+    """Rows of the results' matrix (one per example) as f's nested lists."""
+
+    def __init__(self, structure: Structure) -> None:
+        self.structure = structure
+        self.flat = all(s is None for s in structure)  # a plain list: rows as they are
+
+    def __call__(self, rows: list[list[float]]) -> list[Any]:
+        if self.flat:
+            return rows
+        return [unflatten(self.structure, row) for row in rows]
+
+
 def _activations(tape: Tape, vary: list[bool], layers: list[Layer]) -> dict[int, Any]:
     """Per layer index: (rule, outputs) when every neuron feeds only one op of the same
     unary rule (its activation), which then runs once on the layer's matrix Z."""
@@ -208,7 +237,7 @@ def _activations(tape: Tape, vary: list[bool], layers: list[Layer]) -> dict[int,
         if not all(len(u) == 1 and len(u[0].inputs) == 1 and vary[u[0].out] for u in users):
             continue
         rules_used = {u[0].rule for u in users}
-        if len(rules_used) != 1 or tape.output in {u[0].out for u in users}:
+        if len(rules_used) != 1 or set(tape.outputs) & {u[0].out for u in users}:
             continue
         rule = rules_used.pop()
         forms = symbolic.forms(rule)
@@ -317,14 +346,24 @@ def _matrix_of_columns(grads: list[str]) -> str | None:
 _count = [0]
 
 
-def build(tape: Tape) -> tuple[Callable[..., float], str]:
-    """The compiled replay over a batch (run without floating-point warnings) and its source."""
-    source, namespace = generate(tape)
+def build(tape: Tape, grad: bool = True) -> tuple[Callable[..., Any], str]:
+    """The compiled replay over a batch (run without floating-point warnings) and its source.
+
+    Without ``grad``: ``run(args, params)``, f's results for each example."""
+    source, namespace = generate(tape, grad)
     _count[0] += 1
     filename = f"<autodiff numpy step {_count[0]}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    replay = namespace["replay"]
+    replay = namespace["replay" if grad else "forward"]
+
+    if not grad:
+
+        def forward(args: Any, params: list[Any]) -> list[Any]:
+            with np.errstate(all="ignore"):
+                return replay(args, params)
+
+        return forward, source
 
     def run(args: Any, params: list[Any], seed: float) -> float:
         with np.errstate(all="ignore"):

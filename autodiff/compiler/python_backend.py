@@ -107,7 +107,8 @@ class _Writer:
         uses = [0] * tape.n_slots
         user_varies = [False] * tape.n_slots
         kept = [False] * tape.n_slots
-        kept[tape.output] = True
+        for s in tape.outputs:
+            kept[s] = True
         for op in tape.ops:
             for s in op.inputs:
                 uses[s] += 1
@@ -292,14 +293,58 @@ def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
     return "\n".join(w.lines) + "\n", w.namespace
 
 
+def results_text(tape: Tape, text: Callable[[int], str]) -> str:
+    """f's results as a Python expression: ``v9``, or nested lists ``[v9, [v10, v11]]``."""
+    if tape.out_structure is None:
+        return text(tape.output)
+    slots = iter(tape.outputs)
+
+    def build(s: Any) -> str:
+        return text(next(slots)) if s is None else f"[{', '.join(build(c) for c in s)}]"
+
+    return build(tape.out_structure)
+
+
+def generate_forward(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
+    """(source, namespace) of ``forward(X, P)``: f's results as floats, no gradients.
+
+    Without batch, ``X`` is the flat list of inputs; with batch, a list of such lists
+    and the result is a list with one result per example."""
+    vary = tape.varying() if batch else [False] * tape.n_slots
+    w = _Writer(tape, vary, [False] * tape.n_slots)
+    params = list(range(tape.first_param, tape.first_const))
+    w.lines.append("def forward(X, P):")
+    if params:
+        w.emit(_unpack([f"v{s}" for s in params], "[p.data for p in P]"))
+    if tape.n_inputs and not batch:
+        w.emit(_unpack([f"v{i}" for i in range(tape.n_inputs)], "X"))
+    for op in tape.ops:
+        if not vary[op.out]:
+            w.forward(op, 1)
+    if not batch:
+        w.emit(f"return {results_text(tape, w._text)}")
+        return "\n".join(w.lines) + "\n", w.namespace
+    w.emit("results = []")
+    if tape.n_inputs:
+        w.emit(f"for {_unpack([f'v{i}' for i in range(tape.n_inputs)], '_x')[:-5]} in X:")
+    else:
+        w.emit("for _x in X:")
+    for op in tape.ops:
+        if vary[op.out]:
+            w.forward(op, 2)
+    w.emit(f"results.append({results_text(tape, w._text)})", 2)
+    w.emit("return results")
+    return "\n".join(w.lines) + "\n", w.namespace
+
+
 _count = [0]
 
 
-def build(tape: Tape, batch: bool) -> tuple[Callable[..., float], str]:
-    """The compiled replay function and its source."""
-    source, namespace = generate(tape, batch)
+def build(tape: Tape, batch: bool, grad: bool = True) -> tuple[Callable[..., Any], str]:
+    """The compiled replay function (``forward`` when not ``grad``) and its source."""
+    source, namespace = generate(tape, batch) if grad else generate_forward(tape, batch)
     _count[0] += 1
     filename = f"<autodiff compiled step {_count[0]}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    return namespace["replay"], source
+    return namespace["replay" if grad else "forward"], source

@@ -51,6 +51,8 @@ class Tape:
         ops: list[Op],
         output: int,
         data: list[float],
+        outputs: list[int] | None = None,
+        out_structure: Structure = None,
     ) -> None:
         self.structure = structure
         self.n_inputs = n_inputs
@@ -59,6 +61,9 @@ class Tape:
         self.ops = ops
         self.output = output
         self.data = data  # every slot's value in the traced call
+        # f's results: one slot (``output``) for a Value, or a (nested) list of slots
+        self.outputs = [output] if outputs is None else outputs
+        self.out_structure = out_structure  # None: f returned one Value
         self.n_slots = n_inputs + len(params) + len(consts) + len(ops)
 
     def __len__(self) -> int:
@@ -110,7 +115,11 @@ class Tape:
             lines.append(f"v{self.first_const + k} = {symbolic.number(c)}")
         for op in self.ops:
             lines.append(f"{f'v{op.out} = {forward_text(op)}':<28}  # {op.rule.name}")
-        lines.append(f"return v{self.output}")
+        if self.out_structure is None:
+            lines.append(f"return v{self.output}")
+        else:
+            names = unflatten(self.out_structure, [f"v{s}" for s in self.outputs])
+            lines.append(f"return {str(names).replace(chr(39), '')}")
         return lines
 
     def adjoint_listing(self) -> list[str]:
@@ -194,12 +203,19 @@ def accumulate(op: Op, k: int, derivative: str, prefix: str) -> str:
     return f"{target} += {derivative} * {source}"
 
 
-def trace(f: Callable[..., Any], *example_args: Any, params: Sequence[Value] | None = None) -> Tape:
+def trace(
+    f: Callable[..., Any],
+    *example_args: Any,
+    params: Sequence[Value] | None = None,
+    outputs: bool = False,
+) -> Tape:
     """Run ``f`` once on Values made from ``example_args`` and return its Tape.
 
     ``example_args`` are numbers or (nested) lists of numbers. ``params`` lists the
     parameters; by default every leaf Value ``f`` reaches that existed before the
-    trace. Raises TraceError where replaying the trace would be wrong (see guard).
+    trace. ``outputs=True`` lets f return a (nested) list of Values (a forward pass:
+    ``tape.outputs``, ``tape.out_structure``). Raises TraceError where replaying the
+    trace would be wrong (see guard).
     """
     if not callable(f):
         raise TypeError(f"trace() expected a function, got {type(f).__name__}")
@@ -229,9 +245,35 @@ def trace(f: Callable[..., Any], *example_args: Any, params: Sequence[Value] | N
             result = f(*unflatten(structure, inputs))
     finally:
         untrace(traced)
+    if outputs and not isinstance(result, Value):
+        out_structure, results = _flatten_values(result)
+        tape = _record(results, structure, inputs, made, params)
+        tape.out_structure = out_structure
+        return tape
     if not isinstance(result, Value):
         raise TraceError(f"the traced function must return a Value, got {type(result).__name__}")
     return _record(result, structure, inputs, made, params)
+
+
+def _flatten_values(result: Any) -> tuple[Structure, list[Value]]:
+    """(structure, Values) of f's (nested) list of results; TraceError for anything else."""
+    found: list[Value] = []
+
+    def walk(x: Any, where: str) -> Structure:
+        if isinstance(x, (list, tuple)):
+            return tuple(walk(item, f"{where}[{i}]") for i, item in enumerate(x))
+        if not isinstance(x, Value):
+            raise TraceError(
+                f"the traced function must return a Value or a list of Values; "
+                f"{where} is {type(x).__name__}"
+            )
+        found.append(x)
+        return None
+
+    structure = walk(result, "result")
+    if not found:
+        raise TraceError("the traced function returned an empty list; expected Values")
+    return structure, found
 
 
 def tape_of(root: Value, params: Sequence[Value] | None = None) -> Tape:
@@ -251,13 +293,21 @@ def _where() -> str:
 
 
 def _record(
-    root: Value,
+    root: Value | list[Value],
     structure: Structure,
     inputs: list[Value],
     made: dict[int, Value],
     params: Sequence[Value] | None,
 ) -> Tape:
-    order = topological_order(root)
+    roots = root if isinstance(root, list) else [root]
+    order = topological_order(roots[0])
+    if len(roots) > 1:  # several results: each root's order, skipping what is placed
+        placed = {id(v) for v in order}
+        for r in roots[1:]:
+            for v in topological_order(r):
+                if id(v) not in placed:
+                    placed.add(id(v))
+                    order.append(v)
     slot: dict[int, int] = {id(v): i for i, v in enumerate(inputs)}
     listed = None if params is None else {id(p) for p in params}
     param_list: list[Value] = list(params) if params is not None else []
@@ -293,6 +343,7 @@ def _record(
         param_list,
         [c.data for c in consts],
         ops,
-        slot[id(root)],
+        slot[id(roots[-1])],
         data,
+        [slot[id(r)] for r in roots],
     )

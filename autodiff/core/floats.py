@@ -85,6 +85,19 @@ def sigmoid(x: float) -> float:
     return nan
 
 
+def logaddexp(a: float, b: float) -> float:
+    """log(e^a + e^b), stably: max(a, b) + log1p(e^-|a - b|), so no e^ overflows.
+
+    As PyTorch's logaddexp: equal infinities give themselves (inf, or -inf where
+    a - b would be nan), inf with anything but nan gives inf, nan gives nan.
+    """
+    if math.isnan(a) or math.isnan(b):
+        return nan
+    if a == b:  # log(2 e^a) = a + log 2; also a = b = ±inf, where a - b is nan
+        return a + math.log1p(1.0)
+    return (a if a > b else b) + math.log1p(math.exp(-abs(a - b)))
+
+
 def relu(x: float) -> float:
     """max(0, x) as PyTorch: nan stays nan and -0.0 stays -0.0 (only x < 0 becomes 0)."""
     return 0.0 if x < 0.0 else x

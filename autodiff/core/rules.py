@@ -267,6 +267,8 @@ COS = Rule("cos", floats.cos, lambda x, out: (-sin(x),))
 TANH = Rule("tanh", math.tanh, lambda x, out: (1.0 - out * out,), arity=1)
 SIGMOID = Rule("sigmoid", floats.sigmoid, lambda x, out: (out * (1.0 - out),))
 RELU = Rule("relu", floats.relu, lambda x, out: (step(x),))
+# d/da log(e^a + e^b) = e^a / (e^a + e^b) = sigmoid(a - b): 1 and 0 beside an inf, as PyTorch
+LOGADDEXP = Rule("logaddexp", floats.logaddexp, lambda a, b, out: (sigmoid(a - b), sigmoid(b - a)))
 
 
 @lru_cache(maxsize=1024)

@@ -136,7 +136,8 @@ def test_python_syntax_warnings_never_reach_the_terminal():
         (
             ["train", "moons", "--epochs", "many"],
             "autodiff train: error: argument --epochs: invalid int value: 'many' "
-            "(usage: autodiff train [options] {moons,circles,xor}; see autodiff train --help)",
+            "(usage: autodiff train [options] {moons,circles,xor,digits}; "
+            "see autodiff train --help)",
         ),
         (
             ["frobnicate"],

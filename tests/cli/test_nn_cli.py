@@ -161,3 +161,83 @@ def test_plot_into_an_unwritable_folder_fails_before_training(tmp_path, capsys, 
     assert captured.err == (
         f"autodiff train: error: cannot write {path}: the folder {folder} is not writable\n"
     )
+
+
+# autodiff train digits ---------------------------------------------------------------
+
+DIGITS_QUICK = ["train", "digits", "--epochs", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """One short digits run, its printed lines and the test split it used."""
+    import contextlib
+    import io
+
+    from nn import load_digits, train_test_split
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(DIGITS_QUICK) == 0
+    X, y = load_digits()
+    _, _, _, y_test = train_test_split(X, y, test_size=0.25, seed=0)
+    return out.getvalue().splitlines(), y_test
+
+
+def test_train_digits_says_what_it_trains_and_the_path_taken(digits_run):
+    lines, _ = digits_run
+    assert lines[0] == (
+        "digits: 1347 training and 450 test images (8x8); MLP(64 -> 32 relu -> 10 linear); "
+        "softmax cross-entropy; adam lr 0.01, 1 epochs, batches of 32"
+    )
+    assert lines[1] in ("trained: compiled (numpy backend)", "trained: compiled (python backend)")
+    assert lines[2].startswith("train accuracy: ")
+
+
+def test_train_digits_prints_a_confusion_matrix_of_the_test_split(digits_run):
+    lines, y_test = digits_run
+    start = lines.index("confusion matrix (test images; rows: true digit, columns: predicted):")
+    header, *rows = lines[start + 1 : start + 12]
+    assert header.split() == [str(k) for k in range(10)]
+    matrix = []
+    for k, row in enumerate(rows):
+        label, *cells = row.split()
+        assert label == str(k)
+        matrix.append([0 if c == "." else int(c) for c in cells])
+    assert [sum(row) for row in matrix] == [y_test.count(k) for k in range(10)]
+    right = sum(matrix[k][k] for k in range(10))
+    accuracy_line = lines[start - 1]
+    assert accuracy_line == f"test accuracy: {right / 450:.1%} (held-out split)"
+    assert right / 450 > 0.8  # one epoch already reads most digits
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--samples", "100"], "--samples sets a toy data set's size; digits has its 1,797"),
+        (["--plot", "digits.gif"], "--plot digits.gif should end in .png, .svg or .pdf"),
+    ],
+)
+def test_train_digits_refuses_bad_options_before_training(extra, message, capsys):
+    assert main([*DIGITS_QUICK, *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert message in line
+
+
+def test_train_digits_plot_is_saved_where_asked(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot needs matplotlib (the plot extra)")
+    path = tmp_path / "pictures" / "digits.png"
+    path.parent.mkdir()  # a missing folder is an error, as for every output path
+    assert main([*DIGITS_QUICK, "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"test digits and their predictions saved to {path}"
+    )
+
+
+def test_train_digits_draws_nothing_unless_asked(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(DIGITS_QUICK) == 0
+    assert list(tmp_path.iterdir()) == []

@@ -164,5 +164,5 @@ def test_cross_entropy_batch_is_the_mean_over_samples():
 def test_cross_entropy_rejects_bad_targets():
     with pytest.raises(ValueError, match="class index in 0..1, got 2"):
         losses.cross_entropy([Value(1.0), Value(2.0)], 2)
-    with pytest.raises(ValueError, match="2 samples of logits need 2 target indices, got 1"):
+    with pytest.raises(ValueError, match="2 samples of logits need 2 targets, got 1"):
         losses.cross_entropy([[1.0, 2.0], [3.0, 4.0]], [0])

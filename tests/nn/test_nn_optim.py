@@ -1,6 +1,7 @@
 """Optimiser updates against hand computation."""
 
 import math
+import random
 
 import pytest
 
@@ -106,3 +107,22 @@ def test_the_same_parameter_twice_is_rejected():
     p = Value(1.0)
     with pytest.raises(ValueError, match="#1 appears more than once"):
         SGD([p, p], lr=0.1)
+
+
+@pytest.mark.parametrize("eps", [1e-8, 0.0])
+def test_adam_on_arrays_moves_every_parameter_exactly_as_its_loop(monkeypatch, eps):
+    pytest.importorskip("numpy", reason="the array path needs numpy")
+    import nn.optim
+
+    def run(arrays_from):
+        monkeypatch.setattr(nn.optim, "ARRAYS_FROM", arrays_from)
+        rng = random.Random(3)
+        params = [Value(rng.uniform(-1, 1)) for _ in range(300)]
+        adam = Adam(params, lr=0.01, betas=(0.8, 0.99), eps=eps)
+        for _ in range(5):
+            for i, p in enumerate(params):  # some gradients 0 throughout, some huge
+                p.grad = 0.0 if i % 7 == 0 else rng.choice([1e-300, 1.0, -3e5]) * rng.random()
+            adam.step()
+        return [p.data for p in params]
+
+    assert run(10**9) == run(1)  # the loop, then the arrays: the same floats
