@@ -9,7 +9,9 @@ accumulates the gradient of that mean (sum).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from numbers import Real
 from typing import Any
 
 from autodiff.compiler import python_backend
@@ -45,25 +47,40 @@ class Compiled:
 
             self._numpy = numpy_backend
         self.f = f
+        # The list the caller passed, kept to see later changes to it (a parameter
+        # appended or removed): the step then traces again. Its contents at the trace:
+        self._params_given = params
         self.params = None if params is None else list(params)
         self.batch = batch
         self.backend = backend
         self.tape: Tape | None = None
         self.source = ""
         self._replay: Callable[..., float] | None = None
+        # One call at a time: a replay reads each parameter's .grad, adds to it and writes
+        # it back, so two threads replaying at once would lose one's contribution.
+        self._lock = threading.Lock()
 
     def __call__(self, *args: Any) -> float:
-        if self.batch is None:
-            return self._call_one(args)
-        return self._call_batch(args)
+        with self._lock:
+            if self._params_given is not None and self._params_changed():
+                self.params = list(self._params_given)
+                self.tape = None  # trace again, with the parameters as they are now
+            if self.batch is None:
+                return self._call_one(args)
+            return self._call_batch(args)
+
+    def _params_changed(self) -> bool:
+        now, then = self._params_given, self.params
+        assert then is not None
+        return len(now) != len(then) or any(a is not b for a, b in zip(now, then, strict=True))
 
     def _call_one(self, args: tuple[Any, ...]) -> float:
         if self.tape is None:
             self._build(trace(self.f, *args, params=self.params))
         assert self.tape is not None and self._replay is not None
+        flat = check(self.tape.structure, list(args), "compiled call's arguments")
         if self.backend == "numpy":
             return self._replay([[a] for a in args], self.tape.params, 1.0)
-        flat = check(self.tape.structure, list(args), "compiled call's arguments")
         return self._replay(flat, self.tape.params, 1.0)
 
     def _call_batch(self, args: tuple[Any, ...]) -> float:
@@ -73,6 +90,7 @@ class Compiled:
         assert self.tape is not None and self._replay is not None
         seed = 1.0 / n if self.batch == "mean" else 1.0
         if self.backend == "numpy":
+            _check_numbers(args)
             total = self._replay(args, self.tape.params, seed)
         else:
             structure = self.tape.structure
@@ -84,11 +102,13 @@ class Compiled:
         return total / n if self.batch == "mean" else total
 
     def _build(self, tape: Tape) -> None:
-        self.tape = tape
+        # the tape is kept only once its code is built: a build that failed (numpy's
+        # NumpyUnsupported) fails again, the same way, on the next call
         if self.backend == "numpy":
-            self._replay, self.source = self._numpy.build(tape)
+            replay, source = self._numpy.build(tape)
         else:
-            self._replay, self.source = python_backend.build(tape, batch=self.batch is not None)
+            replay, source = python_backend.build(tape, batch=self.batch is not None)
+        self.tape, self._replay, self.source = tape, replay, source
 
     def __repr__(self) -> str:
         ops = "not traced yet" if self.tape is None else f"{len(self.tape)} ops"
@@ -110,6 +130,44 @@ def _batch_size(args: tuple[Any, ...]) -> int:
     if len(sizes) != 1:
         raise TraceError(f"batched arguments have different numbers of examples: {sorted(sizes)}")
     return sizes.pop()
+
+
+def _check_numbers(args: tuple[Any, ...]) -> None:
+    """Every leaf of a batch is a number (not None, a str, bytes or a bool), as the Python
+    backend requires; a TraceError names the first that is not, as ``example i[j]...``.
+
+    A column's types are collected as a set, level by level (C loops), so a valid batch
+    costs a pass or two; only a batch with a bad element is searched for where it is."""
+    for i, column in enumerate(args):
+        leaves, types = column, set(map(type, column))
+        while types and types <= _LISTS:
+            leaves = [x for item in leaves for x in item]
+            types = set(map(type, leaves))
+        if all(_is_number_type(t) for t in types):
+            continue
+        for j, example in enumerate(column):
+            bad = _first_not_number(example, f"example {j}[{i}]")
+            if bad is not None:
+                raise TraceError(bad)
+
+
+_LISTS = {list, tuple}
+
+
+def _is_number_type(t: type) -> bool:
+    return issubclass(t, Real) and not issubclass(t, bool)
+
+
+def _first_not_number(x: Any, where: str) -> str | None:
+    if isinstance(x, (list, tuple)):
+        for k, item in enumerate(x):
+            found = _first_not_number(item, f"{where}[{k}]")
+            if found is not None:
+                return found
+        return None
+    if _is_number_type(type(x)):
+        return None
+    return f"{where} expected a number or a list of numbers, got {x!r}"
 
 
 def compile(  # noqa: A001 - the public name, as torch.compile

@@ -41,16 +41,15 @@ def _binary_op(rule: rules.Rule, reflected: bool = False) -> Callable[[Value, Op
     def method(a: Value, b: Operand) -> Value:
         if type(b) is not Value:
             b = _lift(b, rule)
+        if not state.plain:  # some thread is in no_grad, detect_anomaly or a trace
+            return _node(rule, forward(_stored(a), _stored(b)), a, b)
         out = _new(Value)
         out.data = forward(a.data, b.data)
         out.grad = 0.0
         out.label = ""
-        if state.plain:
-            out._rule = rule
-            out._x = a
-            out._y = b
-        else:
-            _record(out, rule, a, b)
+        out._rule = rule
+        out._x = a
+        out._y = b
         return out
 
     def reflected_method(self: Value, other: Operand) -> Value:
@@ -67,16 +66,15 @@ def _unary_op(rule: rules.Rule, doc: str | None = None) -> Callable[[Value], Val
     forward = rule.forward
 
     def method(self: Value) -> Value:
+        if not state.plain:  # some thread is in no_grad, detect_anomaly or a trace
+            return _node(rule, forward(_stored(self)), self, None)
         out = _new(Value)
         out.data = forward(self.data)
         out.grad = 0.0
         out.label = ""
-        if state.plain:
-            out._rule = rule
-            out._x = self
-            out._y = None
-        else:
-            _record(out, rule, self, None)
+        out._rule = rule
+        out._x = self
+        out._y = None
         return out
 
     method.__name__ = rule.name
@@ -172,7 +170,7 @@ class Value:
 
     def __pow__(self, other: Operand) -> Value:
         if isinstance(other, Value):
-            return _node(rules.POW, rules.POW.forward(self.data, other.data), self, other)
+            return _node(rules.POW, rules.POW.forward(_stored(self), _stored(other)), self, other)
         # a constant exponent is part of the op, not an input: no d/dk to compute
         return _unary(rules.constant_power(_to_float(other, "Value ** exponent")), self)
 
@@ -284,6 +282,10 @@ def _lift(x: object, rule: rules.Rule) -> Value:
 
 
 _new = Value.__new__
+# The float a Value stores, read through the slot itself. The ops read their inputs this
+# way off the hot path: a Value being traced (autodiff.compiler.guard) is of a kind whose
+# ``.data`` refuses to be read by the traced function, and the ops are not that function.
+_stored = Value.__dict__["data"].__get__
 
 
 def _node(rule: rules.Rule, data: float, x: Value, y: Value | None) -> Value:
@@ -318,7 +320,7 @@ def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
 
 
 def _unary(rule: rules.Rule, x: Value) -> Value:
-    return _node(rule, rule.forward(x.data), x, None)
+    return _node(rule, rule.forward(_stored(x)), x, None)
 
 
 def apply(rule: rules.Rule, *inputs: Operand) -> Value:
@@ -326,11 +328,11 @@ def apply(rule: rules.Rule, *inputs: Operand) -> Value:
     if len(inputs) != rule.arity:
         raise TypeError(f"op '{rule.name}' takes {rule.arity} input(s), got {len(inputs)}")
     values = [_lift(x, rule) for x in inputs]
-    data = _to_float(rule.forward(*[v.data for v in values]), f"forward of op '{rule.name}'")
+    data = _to_float(rule.forward(*[_stored(v) for v in values]), f"forward of op '{rule.name}'")
     return _node(rule, data, values[0], values[1] if len(values) == 2 else None)
 
 
 def _check_output(rule: rules.Rule, x: Value, y: Value | None, data: float) -> None:
     if not math.isfinite(data):
-        args = ", ".join(repr(v.data) for v in (x, y) if v is not None)
+        args = ", ".join(repr(_stored(v)) for v in (x, y) if v is not None)
         raise FloatingPointError(f"op '{rule.name}' produced {data} from input(s) ({args})")
