@@ -146,8 +146,8 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
-    # Operators and functions are built from the rule table by _binary_op / _unary_op
-    # (below the class): each creates its output node itself, the hottest path there is.
+    # Operators are built from the rule table by _binary_op / _unary_op (above the
+    # class): each creates its output node itself, the hottest path there is.
     __add__ = _binary_op(rules.ADD)
     __radd__ = _binary_op(rules.ADD, reflected=True)
     __sub__ = _binary_op(rules.SUB)
@@ -159,14 +159,8 @@ class Value:
     __rpow__ = _binary_op(rules.POW, reflected=True)
     __neg__ = _unary_op(rules.NEG)
     __abs__ = _unary_op(rules.ABS)
-    exp = _unary_op(rules.EXP, "e ** self.")
-    log = _unary_op(rules.LOG, "Natural logarithm (log 0 = -inf, log of a negative = nan).")
-    sqrt = _unary_op(rules.SQRT, "Square root (nan for negatives).")
-    sin = _unary_op(rules.SIN, "Sine.")
-    cos = _unary_op(rules.COS, "Cosine.")
-    tanh = _unary_op(rules.TANH, "Hyperbolic tangent.")
-    sigmoid = _unary_op(rules.SIGMOID, "Logistic sigmoid 1 / (1 + e^-x).")
-    relu = _unary_op(rules.RELU, "max(0, self).")
+    # The named ops (x.exp(), x.tanh(), ...) are the rule table's rows with a method
+    # name (rules.METHODS), installed below the class by _install_method.
 
     def __pow__(self, other: Operand) -> Value:
         if isinstance(other, Value):
@@ -336,3 +330,34 @@ def _check_output(rule: rules.Rule, x: Value, y: Value | None, data: float) -> N
     if not math.isfinite(data):
         args = ", ".join(repr(_stored(v)) for v in (x, y) if v is not None)
         raise FloatingPointError(f"op '{rule.name}' produced {data} from input(s) ({args})")
+
+
+_OP_METHODS: set[str] = set()  # Value's methods made from rules (a later rule may replace one)
+
+
+def _install_method(rule: rules.Rule) -> None:
+    """``Value.<rule.method>``: ``x.f()`` for a one-input rule, ``x.f(y)`` for two."""
+    name = rule.method
+    assert name is not None
+    if hasattr(Value, name) and name not in _OP_METHODS:
+        raise ValueError(
+            f"Rule {rule.name!r}: method {name!r} is already Value.{name}, which is not an op"
+        )
+    doc = (rule.forward.__doc__ or "").strip().splitlines()
+    summary = doc[0] if doc else f"The op {rule.name!r} of the rule table."
+    if rule.arity == 1:
+        method = _unary_op(rule, summary)
+    else:
+
+        def method(self: Value, other: Operand) -> Value:
+            return apply(rule, self, other)
+
+        method.__doc__ = summary
+    method.__name__ = method.__qualname__ = name
+    setattr(Value, name, method)
+    _OP_METHODS.add(name)
+
+
+for _rule in rules.METHODS.values():
+    _install_method(_rule)
+rules._on_register.append(_install_method)
