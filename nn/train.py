@@ -143,7 +143,7 @@ def _step(
 ) -> tuple[float, int]:
     """One update on a batch; returns its loss and number right. The batch's graph
     is freed on return, before the next one is built."""
-    outputs = [model(_as_inputs(x)) for x in X]
+    outputs = [model(_row_values(x)) for x in X]
     value = loss(outputs, y)
     if not isinstance(value, Value):
         raise TypeError(f"loss must return a Value, got {type(value).__name__}")
@@ -163,7 +163,7 @@ def _compiled_step(
 ) -> tuple[float, int]:
     """_step through a compiled step; accuracy from a forward pass that records nothing."""
     with no_grad():
-        correct = _count_correct([model(_as_inputs(x)) for x in X], y, threshold)
+        correct = _count_correct([model(_row_values(x)) for x in X], y, threshold)
     optimizer.zero_grad()
     value = step(X, y)
     optimizer.step()
@@ -178,7 +178,7 @@ def accuracy(
     if threshold is None:
         threshold = default_threshold(model)
     with no_grad():
-        outputs = [model(_as_inputs(x)) for x in X]
+        outputs = [model(_row_values(x)) for x in X]
     return _count_correct(outputs, list(y), threshold) / n
 
 
@@ -218,7 +218,7 @@ def _data(x: Any) -> float:
     return x.data if isinstance(x, Value) else x
 
 
-def _as_inputs(row: Any) -> Any:
+def _row_values(row: Any) -> Any:
     """A sample's inputs as Values, each wrapped once per forward pass."""
     if isinstance(row, (list, tuple)):
         return [v if isinstance(v, Value) else Value(v) for v in row]

@@ -86,8 +86,8 @@ class Value:
     """A scalar in a computation graph.
 
     ``data`` is the float value, ``grad`` is d(root)/d(self) after
-    ``root.backward()``, ``_prev`` the input Values and ``_op`` the name of the
-    operation that produced it ("" for a leaf: an input or a parameter).
+    ``root.backward()``, ``inputs`` (micrograd's ``_prev``) the input Values and ``_op``
+    the name of the operation that produced it ("" for a leaf: an input or a parameter).
     """
 
     # Inputs live in two slots rather than a tuple: one object per node instead of
@@ -123,11 +123,14 @@ class Value:
             state.tracer(self, None, None, None)  # a leaf made while tracing: a constant
 
     @property
-    def _prev(self) -> tuple[Value, ...]:
-        """The input Values of the op that produced this one (empty for a leaf)."""
+    def inputs(self) -> tuple[Value, ...]:
+        """The input Values of the op that produced this one (empty for a leaf): the
+        public name of micrograd's ``_prev``."""
         if self._x is None:
             return ()
         return (self._x,) if self._y is None else (self._x, self._y)
+
+    _prev = inputs  # micrograd's name, which the engine and readers use
 
     @property
     def _op(self) -> str:

@@ -34,7 +34,7 @@ _SCALE = re.compile(r"scale\(\s*([-\d.]+)(?:[\s,]+([-\d.]+))?\s*\)")
 
 
 @dataclass(frozen=True)
-class Drawing:
+class FrameSize:
     """What the page needs to know of one frame's SVG, in the SVG's own units (points)."""
 
     width: float
@@ -43,7 +43,7 @@ class Drawing:
     focus: tuple[float, float, float, float] | None  # x0, y0, x1, y1 of the highlighted nodes
 
 
-def measure(svg: bytes, focus_nodes: tuple[str, ...]) -> Drawing:
+def measure(svg: bytes, focus_nodes: tuple[str, ...]) -> FrameSize:
     """The size of a Graphviz SVG, its smallest text, and the box around ``focus_nodes``.
 
     ``focus_nodes`` are DOT node names (the ``<title>`` of each node's group). Node
@@ -69,7 +69,7 @@ def measure(svg: bytes, focus_nodes: tuple[str, ...]) -> Drawing:
             xs.append(sx * (x + dx))
             ys.append(sy * (y + dy))
     focus = (min(xs), min(ys), max(xs), max(ys)) if xs else None
-    return Drawing(width, height, min((f for f in fonts if f > 0), default=0.0), focus)
+    return FrameSize(width, height, min((f for f in fonts if f > 0), default=0.0), focus)
 
 
 def _points(length: str) -> float:
@@ -94,14 +94,14 @@ def _outline(g: ET.Element) -> list[tuple[float, float]]:
     return corners
 
 
-def readable_zoom(drawing: Drawing) -> float:
+def readable_zoom(drawing: FrameSize) -> float:
     """The zoom at which the drawing's smallest text is as large as the page's small text."""
     if drawing.smallest_font <= 0:
         return 1.0
     return SMALL_TEXT_PX / (drawing.smallest_font * PX_PER_PT)
 
 
-def page(frames: list[tuple[str, bytes, Drawing]], heads: list[str], captions: list[str]) -> str:
+def page(frames: list[tuple[str, bytes, FrameSize]], heads: list[str], captions: list[str]) -> str:
     """index.html: every frame (name, SVG, measures) embedded, one shown at a time.
 
     ``heads[k]`` ("Step 3 of 41") starts caption k and is what the counter shows.
