@@ -56,6 +56,7 @@ class Compiled:
         self.tape: Tape | None = None
         self.source = ""
         self._replay: Callable[..., float] | None = None
+        self._frozen: list[tuple[Any, str, Any]] = []  # numbers f read outside its arguments
         # One call at a time: a replay reads each parameter's .grad, adds to it and writes
         # it back, so two threads replaying at once would lose one's contribution.
         self._lock = threading.Lock()
@@ -68,6 +69,8 @@ class Compiled:
             if given is not None and given != self.params:  # identity, element by element
                 self.params = list(given)
                 self.tape = None  # trace again, with the parameters as they are now
+            if self._frozen and _changed(self._frozen):
+                self.tape = None  # a number f read from its closure or globals changed
             if self.batch is None:
                 return self._call_one(args)
             return self._call_batch(args)
@@ -109,6 +112,7 @@ class Compiled:
         else:
             replay, source = python_backend.build(tape, batch=self.batch is not None)
         self.tape, self._replay, self.source = tape, replay, source
+        self._frozen = _numbers_read(self.f)
 
     def __repr__(self) -> str:
         ops = "not traced yet" if self.tape is None else f"{len(self.tape)} ops"
@@ -130,6 +134,44 @@ def _batch_size(args: tuple[Any, ...]) -> int:
     if len(sizes) != 1:
         raise TraceError(f"batched arguments have different numbers of examples: {sorted(sizes)}")
     return sizes.pop()
+
+
+def _numbers_read(f: Callable[..., Any]) -> list[tuple[Any, str, Any]]:
+    """(holder, name, value) of every number ``f``'s own code may read from its closure or
+    its module's globals: the trace froze each as a constant of the tape. Only ``f``'s own
+    names, not those of the functions it calls: what is cheap to watch."""
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return []
+    found: list[tuple[Any, str, Any]] = []
+    for name, cell in zip(code.co_freevars, f.__closure__ or (), strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not filled yet
+            continue
+        if _is_number_type(type(value)):
+            found.append((cell, name, value))
+    scope = getattr(f, "__globals__", {})
+    for name in code.co_names:
+        value = scope.get(name)
+        if value is not None and _is_number_type(type(value)):
+            found.append((scope, name, value))
+    return found
+
+
+def _changed(frozen: list[tuple[Any, str, Any]]) -> bool:
+    """Whether a number in ``frozen`` holds another value now (then the step traces again)."""
+    for holder, name, value in frozen:
+        if isinstance(holder, dict):
+            now = holder.get(name)
+        else:
+            try:
+                now = holder.cell_contents
+            except ValueError:
+                return True
+        if now is not value and now != value:
+            return True
+    return False
 
 
 def _check_numbers(args: tuple[Any, ...]) -> None:

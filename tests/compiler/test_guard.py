@@ -237,3 +237,34 @@ def test_two_threads_calling_one_step_lose_no_gradient():
     finally:
         sys.setswitchinterval(interval)
     assert w.grad == pytest.approx(2 * calls * one, rel=1e-12)
+
+
+SCALE = 2.0
+
+
+def test_a_global_number_f_reads_is_read_again_when_it_changes():
+    global SCALE
+    w = Value(1.0)
+    step = autodiff.compile(lambda x: w * x * SCALE, params=[w])
+    assert step(3.0) == 6.0
+    SCALE = 5.0
+    try:
+        assert step(3.0) == 15.0  # traced again, not the frozen 2.0
+        assert w.grad == 6.0 + 15.0
+    finally:
+        SCALE = 2.0
+
+
+def test_a_closure_number_f_reads_is_read_again_when_it_changes():
+    w = Value(1.0)
+    scale = 2.0
+
+    def f(x):
+        return w * x * scale
+
+    step = autodiff.compile(f, params=[w])
+    assert step(3.0) == 6.0
+    scale = 0.5  # noqa: F841 - read by f through its closure
+    assert step(3.0) == 1.5
+    traced = step.tape
+    assert step(3.0) == 1.5 and step.tape is traced  # unchanged: no new trace
