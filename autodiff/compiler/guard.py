@@ -158,6 +158,21 @@ class TracedParameter(Value):
         _refuse_parameter(self, "formatting")
 
 
+class _InputNumber(float):
+    """An input's number read inside f (``x.data``): a float for Python (compare it,
+    validate it), but refused as a constant of the graph (``x * x.data``), where the
+    trace would freeze it while the step takes a new x on every call."""
+
+    __slots__ = ()
+
+    def _refuse_as_constant(self) -> NoReturn:  # called by Value's number check
+        refuse(
+            f"the number of an input, read with .data, enters the graph as a constant at "
+            f"{where_in_user_code()}: the trace would freeze it while the step takes new "
+            "arguments on every call; use the input Value itself (x * x, not x * x.data)"
+        )
+
+
 class TracedInput(Value):
     """An argument of the traced call: its number may be read, not replaced."""
 
@@ -165,7 +180,7 @@ class TracedInput(Value):
 
     @property
     def data(self) -> float:  # type: ignore[override]
-        return _SLOT.__get__(self)
+        return _InputNumber(_SLOT.__get__(self))
 
     @data.setter
     def data(self, value: float) -> None:

@@ -22,6 +22,8 @@ def _to_float(x: object, what: str) -> float:
     """x as a float, or a TypeError that names x and what was expected."""
     if type(x) is float:  # the common case, before the slower check against numbers.Real
         return x
+    if isinstance(x, float) and hasattr(type(x), "_refuse_as_constant"):
+        x._refuse_as_constant()  # type: ignore[attr-defined]  # a traced input's number
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{what} expected an int or float, got {_describe(x)}")
     try:

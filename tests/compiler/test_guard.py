@@ -268,3 +268,26 @@ def test_a_closure_number_f_reads_is_read_again_when_it_changes():
     assert step(3.0) == 1.5
     traced = step.tape
     assert step(3.0) == 1.5 and step.tape is traced  # unchanged: no new trace
+
+
+@pytest.mark.parametrize(
+    "use",
+    [lambda x: x * x.data, lambda x: x * Value(x.data), lambda x: x**x.data],
+    ids=["x*x.data", "Value(x.data)", "x**x.data"],
+)
+def test_an_input_number_used_as_a_constant_is_refused(use):
+    w = Value(1.0)
+    with pytest.raises(TraceError, match="number of an input"):
+        _step(lambda x: w * use(x), 3.0)
+
+
+def test_an_input_number_may_still_be_read_and_compared():
+    w = Value(1.0)
+
+    def f(x, t):
+        if t.data not in (-1.0, 1.0):  # validating a label, as nn's losses do
+            raise ValueError("labels are -1 or +1")
+        return w * x * t
+
+    step = autodiff.compile(f)
+    assert step(3.0, -1.0) == -3.0
