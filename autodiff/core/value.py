@@ -319,7 +319,7 @@ def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
 
 
 def _unary(rule: rules.Rule, x: Value) -> Value:
-    return _node(rule, rule.forward(_stored(x)), x, None)
+    return _node(rule, rule.forward(x.data if state.plain else _stored(x)), x, None)
 
 
 def apply(rule: rules.Rule, *inputs: Operand) -> Value:
