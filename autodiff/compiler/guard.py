@@ -10,10 +10,13 @@ wrongly for other numbers. So while tracing, the Values ``f`` works on change ki
   ``<``/``<=``/``>``/``>=``, ``repr``/``str``/``format``;
 - ``TracedParameter``, a parameter: ``.data`` (read or write), ``float()``, ``repr``/
   ``str``/``format``; the step reads its current number on every call by itself;
-- ``TracedInput``, an argument: writes to ``.data``. Reading an input's number stays
-  allowed (``nn``'s losses validate labels that way); branching on it is a limit the
-  guard cannot see, and so are random numbers and globals f reads as plain floats
-  (see the README's "What compiled replays do not check").
+- ``TracedInput``, an argument: writes to ``.data``, and its number entering the graph
+  as a constant (``x * x.data``: ``.data`` gives a float that refuses to be lifted).
+  Reading and comparing an input's number stays allowed (``nn``'s losses validate labels
+  that way); branching on it is a limit the guard cannot see (see the README's "The
+  guard, and its limits").
+
+Each refuses only in the thread running the trace: another thread sees a plain Value.
 
 The kind decides, never who asks: the ops themselves read the stored number through
 the slot (``Value``'s own ``data`` descriptor), which a traced kind does not override.
@@ -104,6 +107,12 @@ def _refuse_parameter(v: Value, what: str) -> NoReturn:
     )
 
 
+def _tracing_here() -> bool:
+    """Whether this thread is running a trace. Another thread (eager training on the same
+    parameters, say) sees a traced kind behave as a plain Value."""
+    return _active.depth > 0
+
+
 class TracedValue(Value):
     """An op output made while tracing (same layout as Value; see the module)."""
 
@@ -111,28 +120,42 @@ class TracedValue(Value):
 
     @property
     def data(self) -> float:  # type: ignore[override]
-        _refuse_number("reading .data")
+        if _tracing_here():
+            _refuse_number("reading .data")
+        return _SLOT.__get__(self)
 
     @data.setter
     def data(self, value: float) -> None:
-        _refuse_number("writing .data")
+        if _tracing_here():
+            _refuse_number("writing .data")
+        _SLOT.__set__(self, value)
 
     def __float__(self) -> float:
-        _refuse_number("float()")
+        if _tracing_here():
+            _refuse_number("float()")
+        return _SLOT.__get__(self)
 
     def __bool__(self) -> bool:
-        _refuse_number("bool()")
+        if _tracing_here():
+            _refuse_number("bool()")
+        return True
 
     def __lt__(self, other: Any) -> bool:
-        _refuse_number("a comparison")
+        if _tracing_here():
+            _refuse_number("a comparison")
+        return NotImplemented
 
     __le__ = __gt__ = __ge__ = __lt__
 
     def __repr__(self) -> str:
-        _refuse_number("repr() or str()")
+        if _tracing_here():
+            _refuse_number("repr() or str()")
+        return Value.__repr__(self)
 
     def __format__(self, spec: str) -> str:
-        _refuse_number("formatting")
+        if _tracing_here():
+            _refuse_number("formatting")
+        return Value.__format__(self, spec)
 
 
 class TracedParameter(Value):
@@ -142,20 +165,30 @@ class TracedParameter(Value):
 
     @property
     def data(self) -> float:  # type: ignore[override]
-        _refuse_parameter(self, "reading .data")
+        if _tracing_here():
+            _refuse_parameter(self, "reading .data")
+        return _SLOT.__get__(self)
 
     @data.setter
     def data(self, value: float) -> None:
-        _refuse_parameter(self, "writing .data")
+        if _tracing_here():
+            _refuse_parameter(self, "writing .data")
+        _SLOT.__set__(self, value)
 
     def __float__(self) -> float:
-        _refuse_parameter(self, "float()")
+        if _tracing_here():
+            _refuse_parameter(self, "float()")
+        return _SLOT.__get__(self)
 
     def __repr__(self) -> str:
-        _refuse_parameter(self, "repr() or str()")
+        if _tracing_here():
+            _refuse_parameter(self, "repr() or str()")
+        return Value.__repr__(self)
 
     def __format__(self, spec: str) -> str:
-        _refuse_parameter(self, "formatting")
+        if _tracing_here():
+            _refuse_parameter(self, "formatting")
+        return Value.__format__(self, spec)
 
 
 class _InputNumber(float):
@@ -165,12 +198,14 @@ class _InputNumber(float):
 
     __slots__ = ()
 
-    def _refuse_as_constant(self) -> NoReturn:  # called by Value's number check
-        refuse(
-            f"the number of an input, read with .data, enters the graph as a constant at "
-            f"{where_in_user_code()}: the trace would freeze it while the step takes new "
-            "arguments on every call; use the input Value itself (x * x, not x * x.data)"
-        )
+    def _refuse_as_constant(self) -> None:  # called by Value's number check
+        if _tracing_here():
+            refuse(
+                f"the number of an input, read with .data, enters the graph as a constant "
+                f"at {where_in_user_code()}: the trace would freeze it while the step takes "
+                "new arguments on every call; use the input Value itself (x * x, not "
+                "x * x.data)"
+            )
 
 
 class TracedInput(Value):
@@ -184,11 +219,13 @@ class TracedInput(Value):
 
     @data.setter
     def data(self, value: float) -> None:
-        refuse(
-            f"writing .data of an input at {where_in_user_code()}: the replay takes the "
-            "arguments as given on each call and would not repeat the change; compute "
-            "with ops instead (x / 10, not x.data /= 10)"
-        )
+        if _tracing_here():
+            refuse(
+                f"writing .data of an input at {where_in_user_code()}: the replay takes the "
+                "arguments as given on each call and would not repeat the change; compute "
+                "with ops instead (x / 10, not x.data /= 10)"
+            )
+        _SLOT.__set__(self, value)
 
 
 def untrace(values: list[Value]) -> None:

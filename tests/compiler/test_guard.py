@@ -291,3 +291,25 @@ def test_an_input_number_may_still_be_read_and_compared():
 
     step = autodiff.compile(f)
     assert step(3.0, -1.0) == -3.0
+
+
+def test_another_thread_reads_a_parameter_while_this_one_traces():
+    w = Value(2.0, label="w")
+    seen = []
+    started, release = threading.Event(), threading.Event()
+
+    def reader():
+        started.wait()
+        seen.append((w.data, float(w), repr(w)))  # eager code elsewhere: plain behaviour
+        release.set()
+
+    def f(x):
+        started.set()
+        release.wait(5)
+        return w * x
+
+    t = threading.Thread(target=reader)
+    t.start()
+    autodiff.trace(f, 3.0, params=[w])
+    t.join()
+    assert seen == [(2.0, 2.0, "Value(data=2.0, grad=0.0, label='w')")]
