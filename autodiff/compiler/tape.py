@@ -16,6 +16,7 @@ the forward list and the adjoint list: the textbook page of reverse mode.
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -255,7 +256,7 @@ def trace(f: Callable[..., Any], *example_args: Any, params: Sequence[Value] | N
         mark(v, TracedInput)
     for p in listed or ():
         mark(p, TracedParameter)
-    random_before = random.getstate()
+    random_before = _random_states()
     guard.begin()
     try:
         with enable_grad(), _trace_hook(hook):  # a trace records, even if called under no_grad
@@ -267,14 +268,26 @@ def trace(f: Callable[..., Any], *example_args: Any, params: Sequence[Value] | N
             v.__class__ = kind
     if poison is not None:
         raise TraceError(f"{poison} (the traced function caught this error and went on)")
-    if random.getstate() != random_before:
+    if _random_states() != random_before:
         raise TraceError(
-            "the traced function drew random numbers (the random module): the trace would "
-            "replay the same draws on every call; draw them outside and pass them as arguments"
+            "the traced function drew random numbers (the random module or numpy.random's "
+            "global generator): the trace would replay the same draws on every call; draw "
+            "them outside and pass them as arguments"
         )
     if not isinstance(result, Value):
         raise TraceError(f"the traced function must return a Value, got {type(result).__name__}")
     return _build_tape(result, structure, inputs, made, listed, strict=True)
+
+
+def _random_states() -> tuple[Any, ...]:
+    """The global random generators' states (numpy's only if numpy is imported already):
+    compared before and after a trace, they tell whether f drew from them."""
+    states: list[Any] = [random.getstate()]
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        _, keys, position, *_ = numpy.random.get_state()
+        states.append((keys.tobytes(), position))
+    return tuple(states)
 
 
 def _unique_params(params: Sequence[Value]) -> list[Value]:

@@ -313,3 +313,10 @@ def test_another_thread_reads_a_parameter_while_this_one_traces():
     autodiff.trace(f, 3.0, params=[w])
     t.join()
     assert seen == [(2.0, 2.0, "Value(data=2.0, grad=0.0, label='w')")]
+
+
+def test_draws_from_numpys_global_generator_inside_f_are_refused():
+    np = pytest.importorskip("numpy")
+    w = Value(1.0)
+    with pytest.raises(TraceError, match="random numbers"):
+        _step(lambda x: w * x * float(np.random.rand()), 3.0)
