@@ -5,6 +5,11 @@ d f / d p into ``p.grad`` for every parameter p, as ``f(*args).backward()`` woul
 without building a graph. With ``batch="mean"`` (or ``"sum"``) f is a per-example
 function: ``step(X, Y)`` returns the mean (sum) of f over the examples and
 accumulates the gradient of that mean (sum).
+
+A step runs one call at a time (a lock: a replay reads, adds to and writes back each
+``.grad``), checks every argument is a number on both backends, and traces again when
+the ``params`` list it was given, or a number ``f``'s own code reads from its closure or
+globals, has changed since the trace.
 """
 
 from __future__ import annotations
