@@ -22,7 +22,7 @@ from typing import Any
 from autodiff.compiler import python_backend
 from autodiff.compiler.guard import TraceError
 from autodiff.compiler.structure import check
-from autodiff.compiler.tape import Tape, trace
+from autodiff.compiler.tape import Tape, _unique_params, trace
 from autodiff.core.value import Value
 
 BACKENDS = ("python", "numpy")
@@ -54,8 +54,9 @@ class Compiled:
         self.f = f
         # A list the caller passed is kept to see later changes to it (a parameter
         # appended or removed): the step then traces again. Its contents at the trace:
+        self.params = None if params is None else _unique_params(params)  # checked here
         self._params_given = params if isinstance(params, list) else None
-        self.params = None if params is None else list(params)
+        self._params_seen = None if params is None else list(params)
         self.batch = batch
         self.backend = backend
         self.tape: Tape | None = None
@@ -71,8 +72,9 @@ class Compiled:
         lock.acquire()  # not `with`: half the cost, on a path of a few microseconds
         try:
             given = self._params_given
-            if given is not None and given != self.params:  # identity, element by element
-                self.params = list(given)
+            if given is not None and given != self._params_seen:  # identity, one by one
+                self._params_seen = list(given)
+                self.params = _unique_params(given)
                 self.tape = None  # trace again, with the parameters as they are now
             if self._frozen and _changed(self._frozen):
                 self.tape = None  # a number f read from its closure or globals changed

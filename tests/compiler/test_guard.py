@@ -142,6 +142,17 @@ def test_duplicate_parameters_count_once():
     assert step(3.0) == 18.0
     assert w.grad == 9.0  # d(w x^2)/dw = x^2, added once
     assert step.tape.params == [w]
+    traced = step.tape
+    step(3.0)
+    assert step.tape is traced and w.grad == 18.0  # the same list: no new trace
+
+
+def test_params_that_are_not_leaf_values_are_refused_at_compile():
+    w = Value(1.0)
+    with pytest.raises(TypeError, match="params expected a list of Values, got int"):
+        autodiff.compile(lambda x: w * x, params=5)
+    with pytest.raises(TypeError, match="params expected leaf Values"):
+        autodiff.compile(lambda x: w * x, params=[w * 2])
 
 
 def test_a_parameter_appended_after_the_trace_gets_its_gradient():
