@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from autodiff import GraphvizNotFound, Value, render
+from autodiff import Value, render
+from autodiff.readers import GraphvizNotFound
 
 
 def expression() -> Value:

@@ -17,17 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autodiff import (
-    Explanation,
-    Rule,
-    Value,
-    explain,
-    gradcheck,
-    numeric_gradient,
-    topological_order,
-)
+from autodiff import Rule, Value, explain, gradcheck, topological_order
 from autodiff import floats as _floats
 from autodiff import rules as _rules
+from autodiff.readers import Explanation, numeric_gradient
 from nn.layers import MLP
 from nn.losses import quadratic
 from nn.optim import SGD
@@ -141,14 +134,14 @@ def forward(model: MLP, params: dict[str, Value]) -> Network:
     for prefix, layer in (("h", hidden), ("o", output)):
         for k, node in enumerate(layer):
             node.label = f"{prefix}{k + 1}"
-            node._prev[0].label = f"i_{prefix}{k + 1}"  # the activation's input i
+            node.inputs[0].label = f"i_{prefix}{k + 1}"  # the activation's input i
     return Network(
         model,
         params,
         inputs,
-        [h._prev[0] for h in hidden],
+        [h.inputs[0] for h in hidden],
         hidden,
-        [o._prev[0] for o in output],
+        [o.inputs[0] for o in output],
         output,
         cost,
     )

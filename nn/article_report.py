@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from autodiff import ChainPath, Explanation, Factor
-from autodiff.core.rules import SIGMOID
+from autodiff import rules
+from autodiff.readers import ChainPath, Explanation, Factor
 from nn.article import (
     INPUT,
     LEARNING_RATE,
@@ -276,7 +276,7 @@ def _published(w: Walkthrough, ref: Walkthrough, article: Walkthrough | None) ->
         lines.append(line)
     i_o1 = net.output_in[0].data
     article_slope = article_sigmoid.derivatives(i_o1, o1)[0]
-    chain_slope = SIGMOID.derivatives(i_o1, o1)[0]
+    chain_slope = rules.SIGMOID.derivatives(i_o1, o1)[0]
     if ref.convention == "correct":
         lines += [
             "   The forward pass and the cost agree. Every derivative after them differs, by up",

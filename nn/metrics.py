@@ -37,7 +37,7 @@ def outputs(model: Model, X: Sequence[Any], compiled: bool | None = None) -> lis
         if found is not None:
             return found
     with no_grad():
-        return [_floats(model(_as_inputs(x))) for x in X]
+        return [_floats(model(row_values(x))) for x in X]
 
 
 def predict(model: Model, X: Sequence[Any], threshold: float | None = None) -> list[int]:
@@ -123,7 +123,7 @@ def _floats(out: Any) -> Any:
     return _data(out)
 
 
-def _as_inputs(row: Any) -> Any:
+def row_values(row: Any) -> Any:
     """A sample's inputs as Values, each wrapped once per forward pass."""
     if isinstance(row, (list, tuple)):
         return [v if isinstance(v, Value) else Value(v) for v in row]

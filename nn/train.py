@@ -17,12 +17,12 @@ from autodiff import Value, no_grad
 from nn.compiled import CompiledStep, try_compile
 from nn.forward import compiled_forward, outputs_or_none
 from nn.metrics import (
-    _as_inputs,
     _check_data,
     _count_correct,
     accuracy,
     default_threshold,
     outputs,
+    row_values,
 )
 from nn.optim import Optimizer
 from nn.progress import EpochProgress
@@ -138,7 +138,7 @@ def _check_loss_accepts(model: Model, X: Sequence[Any], y: Sequence[Any], loss: 
     loss refuses, a wrong shape) fails here, before any parameter changes. The outputs
     come from a forward pass (compiled for many samples) and enter the loss as Values."""
     with no_grad():
-        loss([_as_inputs(out) for out in outputs(model, X)], list(y))
+        loss([row_values(out) for out in outputs(model, X)], list(y))
 
 
 def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
@@ -153,7 +153,7 @@ def _step(
 ) -> tuple[float, int]:
     """One update on a batch; returns its loss and number right. The batch's graph
     is freed on return, before the next one is built."""
-    outputs = [model(_as_inputs(x)) for x in X]
+    outputs = [model(row_values(x)) for x in X]
     value = loss(outputs, y)
     if not isinstance(value, Value):
         raise TypeError(f"loss must return a Value, got {type(value).__name__}")

@@ -1,4 +1,4 @@
-"""Central differences, written here independently of autodiff.numeric_gradient.
+"""Central differences, written here independently of autodiff.readers.numeric_gradient.
 
 The tests compare the engine's gradients with these numbers, so they must not come
 from the code under test.

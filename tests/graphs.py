@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from autodiff import Value, renderer
+from autodiff import Value
+from autodiff.readers import renderer
 
 
 def micrograd_neuron() -> Value:

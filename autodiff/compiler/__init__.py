@@ -4,3 +4,10 @@
 generated code that replays forward and backward without building Values;
 ``jvp`` runs forward mode (dual numbers) over the same tape.
 """
+
+from autodiff.compiler.compiled import Compiled, compile
+from autodiff.compiler.forward_mode import jvp
+from autodiff.compiler.guard import TraceError
+from autodiff.compiler.tape import Tape, tape_of, trace
+
+__all__ = ["Compiled", "Tape", "TraceError", "compile", "jvp", "tape_of", "trace"]

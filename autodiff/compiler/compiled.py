@@ -9,17 +9,24 @@ accumulates the gradient of that mean (sum).
 With ``grad=False`` the step is a compiled forward pass: f may return a Value or a
 (nested) list of Values (a model's logits), ``step(*args)`` returns floats of the
 same structure and touches no ``.grad``; ``batch="each"`` maps it over the examples.
+
+A step runs one call at a time (a lock: a replay reads, adds to and writes back each
+``.grad``), checks every argument is a number on both backends, and traces again when
+the ``params`` list it was given, or a number ``f``'s own code reads from its closure or
+globals, has changed since the trace.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from numbers import Real
 from typing import Any
 
 from autodiff.compiler import python_backend
 from autodiff.compiler.guard import TraceError
 from autodiff.compiler.structure import check
-from autodiff.compiler.tape import Tape, trace
+from autodiff.compiler.tape import Tape, _unique_params, trace
 from autodiff.core.value import Value
 
 BACKENDS = ("python", "numpy")
@@ -59,28 +66,48 @@ class Compiled:
 
             self._numpy = numpy_backend
         self.f = f
-        self.params = None if params is None else list(params)
+        # A list the caller passed is kept to see later changes to it (a parameter
+        # appended or removed): the step then traces again. Its contents at the trace:
+        self.params = None if params is None else _unique_params(params)  # checked here
+        self._params_given = params if isinstance(params, list) else None
+        self._params_seen = None if params is None else list(params)
         self.batch = batch
         self.backend = backend
         self.grad = grad
         self.tape: Tape | None = None
         self.source = ""
         self._replay: Callable[..., float] | None = None
+        self._frozen: list[tuple[Any, str, Any]] = []  # numbers f read outside its arguments
+        # One call at a time: a replay reads each parameter's .grad, adds to it and writes
+        # it back, so two threads replaying at once would lose one's contribution.
+        self._lock = threading.Lock()
 
     def __call__(self, *args: Any) -> Any:
-        if not self.grad:
-            return self._call_forward(args)
-        if self.batch is None:
-            return self._call_one(args)
-        return self._call_batch(args)
+        lock = self._lock
+        lock.acquire()  # not `with`: half the cost, on a path of a few microseconds
+        try:
+            given = self._params_given
+            if given is not None and given != self._params_seen:  # identity, one by one
+                self._params_seen = list(given)
+                self.params = _unique_params(given)
+                self.tape = None  # trace again, with the parameters as they are now
+            if self._frozen and _changed(self._frozen):
+                self.tape = None  # a number f read from its closure or globals changed
+            if not self.grad:
+                return self._call_forward(args)
+            if self.batch is None:
+                return self._call_one(args)
+            return self._call_batch(args)
+        finally:
+            lock.release()
 
     def _call_one(self, args: tuple[Any, ...]) -> float:
         if self.tape is None:
             self._build(trace(self.f, *args, params=self.params))
         assert self.tape is not None and self._replay is not None
+        flat = check(self.tape.structure, list(args), "compiled call's arguments")
         if self.backend == "numpy":
             return self._replay([[a] for a in args], self.tape.params, 1.0)
-        flat = check(self.tape.structure, list(args), "compiled call's arguments")
         return self._replay(flat, self.tape.params, 1.0)
 
     def _call_batch(self, args: tuple[Any, ...]) -> float:
@@ -90,6 +117,7 @@ class Compiled:
         assert self.tape is not None and self._replay is not None
         seed = 1.0 / n if self.batch == "mean" else 1.0
         if self.backend == "numpy":
+            _check_numbers(args)
             total = self._replay(args, self.tape.params, seed)
         else:
             structure = self.tape.structure
@@ -110,6 +138,7 @@ class Compiled:
             self._build(trace(self.f, *example, params=self.params, outputs=True))
         assert self.tape is not None and self._replay is not None
         if self.backend == "numpy":
+            _check_numbers(args if each else tuple([a] for a in args))
             if each:
                 return self._replay(args, self.tape.params)
             return self._replay([[a] for a in args], self.tape.params)[0]
@@ -125,12 +154,15 @@ class Compiled:
         return self._replay(examples, self.tape.params)
 
     def _build(self, tape: Tape) -> None:
-        self.tape = tape
+        # the tape is kept only once its code is built: a build that failed (numpy's
+        # NumpyUnsupported) fails again, the same way, on the next call
         if self.backend == "numpy":
-            self._replay, self.source = self._numpy.build(tape, grad=self.grad)
+            replay, source = self._numpy.build(tape, grad=self.grad)
         else:
             batch = self.batch is not None
-            self._replay, self.source = python_backend.build(tape, batch=batch, grad=self.grad)
+            replay, source = python_backend.build(tape, batch=batch, grad=self.grad)
+        self.tape, self._replay, self.source = tape, replay, source
+        self._frozen = _numbers_read(self.f)
 
     def __repr__(self) -> str:
         ops = "not traced yet" if self.tape is None else f"{len(self.tape)} ops"
@@ -152,6 +184,82 @@ def _batch_size(args: tuple[Any, ...]) -> int:
     if len(sizes) != 1:
         raise TraceError(f"batched arguments have different numbers of examples: {sorted(sizes)}")
     return sizes.pop()
+
+
+def _numbers_read(f: Callable[..., Any]) -> list[tuple[Any, str, Any]]:
+    """(holder, name, value) of every number ``f``'s own code may read from its closure or
+    its module's globals: the trace froze each as a constant of the tape. Only ``f``'s own
+    names, not those of the functions it calls: what is cheap to watch."""
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return []
+    found: list[tuple[Any, str, Any]] = []
+    for name, cell in zip(code.co_freevars, f.__closure__ or (), strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not filled yet
+            continue
+        if _is_number_type(type(value)):
+            found.append((cell, name, value))
+    scope = getattr(f, "__globals__", {})
+    for name in code.co_names:
+        value = scope.get(name)
+        if value is not None and _is_number_type(type(value)):
+            found.append((scope, name, value))
+    return found
+
+
+def _changed(frozen: list[tuple[Any, str, Any]]) -> bool:
+    """Whether a number in ``frozen`` holds another value now (then the step traces again)."""
+    for holder, name, value in frozen:
+        if isinstance(holder, dict):
+            now = holder.get(name)
+        else:
+            try:
+                now = holder.cell_contents
+            except ValueError:
+                return True
+        if now is not value and now != value:
+            return True
+    return False
+
+
+def _check_numbers(args: tuple[Any, ...]) -> None:
+    """Every leaf of a batch is a number (not None, a str, bytes or a bool), as the Python
+    backend requires; a TraceError names the first that is not, as ``example i[j]...``.
+
+    A column's types are collected as a set, level by level (C loops), so a valid batch
+    costs a pass or two; only a batch with a bad element is searched for where it is."""
+    for i, column in enumerate(args):
+        leaves, types = column, set(map(type, column))
+        while types and types <= _LISTS:
+            leaves = [x for item in leaves for x in item]
+            types = set(map(type, leaves))
+        if all(_is_number_type(t) for t in types):
+            continue
+        for j, example in enumerate(column):
+            bad = _first_not_number(example, f"example {j}[{i}]")
+            if bad is not None:
+                raise TraceError(bad)
+
+
+_LISTS = {list, tuple}
+
+
+def _is_number_type(t: type) -> bool:
+    return issubclass(t, Real) and not issubclass(t, bool)
+
+
+def _first_not_number(x: Any, where: str) -> str | None:
+    if isinstance(x, (list, tuple)):
+        for k, item in enumerate(x):
+            found = _first_not_number(item, f"{where}[{k}]")
+            if found is not None:
+                return found
+        return None
+    if _is_number_type(type(x)):
+        return None
+    return f"{where} expected a number or a list of numbers, got {x!r}"
 
 
 def compile(  # noqa: A001 - the public name, as torch.compile

@@ -1,33 +1,39 @@
-"""The guard: while tracing, a traced intermediate Value cannot be read as a number.
+"""The guard: while tracing, a traced Value cannot be read as a number.
 
-A trace records the ops ``f`` performs for one set of numbers. If ``f`` looks at an
-intermediate result and decides something in Python (``if h.data > 0:``), the
-decision is baked into the tape and would replay wrongly for other numbers. So while
-tracing, every op output becomes a ``TracedValue``: reading its ``.data`` (or
-``float()``, ``bool()``, ``<``) from outside the ops that compute outputs raises
-``TraceError`` naming the user's file and line; so does a derivative taken inside ``f``
-(grad, gradients, backward), whose rules branch on the value or give plain numbers.
-Inputs, parameters and constants are leaves and stay plain Values, so reading them is
-allowed (e.g. validating labels); branching on *input* values is a limit the guard
-cannot see.
+A trace records the ops ``f`` performs for one set of numbers. If ``f`` looks at a
+number and decides something in Python (``if h.data > 0:``), or keeps it
+(``x * w.data``), the decision or the number is baked into the tape and replays
+wrongly for other numbers. So while tracing, the Values ``f`` works on change kind
+(their class), and each kind refuses what would leak its number into Python:
+
+- ``TracedValue``, an op's output: ``.data`` (read or write), ``float()``, ``bool()``,
+  ``<``/``<=``/``>``/``>=``, ``repr``/``str``/``format``;
+- ``TracedParameter``, a parameter: ``.data`` (read or write), ``float()``, ``repr``/
+  ``str``/``format``; the step reads its current number on every call by itself;
+- ``TracedInput``, an argument: writes to ``.data``, and its number entering the graph
+  as a constant (``x * x.data``: ``.data`` gives a float that refuses to be lifted).
+  Reading and comparing an input's number stays allowed (``nn``'s losses validate labels
+  that way); branching on it is a limit the guard cannot see (see the README's "The
+  guard, and its limits").
+
+Each refuses only in the thread running the trace: another thread sees a plain Value.
+
+The kind decides, never who asks: the ops themselves read the stored number through
+the slot (``Value``'s own ``data`` descriptor), which a traced kind does not override.
+A refusal also poisons the trace: if ``f`` catches the TraceError and carries on, the
+trace fails with that error anyway once ``f`` returns.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Any, NoReturn
 
-from autodiff.core.modes import state
 from autodiff.core.value import Value
 
-_SLOT = Value.__dict__["data"]  # the slot descriptor that stores .data
-# Who may read a traced value: the ops computing their outputs, and the compiler. Not the
-# derivative rules nor the backward pass: a derivative taken inside the traced function
-# (grad, gradients, backward) would branch on the value (relu's step, abs's sign) or
-# compute plain numbers, and the trace would freeze either.
-_ENGINE = ("autodiff.core.value", "autodiff.compiler")
-_DIFFERENTIATING = ("autodiff.core",)
+_SLOT = Value.__dict__["data"]  # Value's slot descriptor: where .data is stored
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -35,9 +41,34 @@ class TraceError(RuntimeError):
     """A trace would replay wrongly (or the arguments do not match the traced call)."""
 
 
-def where_in_user_code(depth: int = 2) -> str:
-    """``file:line`` of the first frame outside the autodiff package."""
-    frame: Any = sys._getframe(depth)
+class _Active(threading.local):
+    """The trace running in this thread: the first refusal it met (its poison)."""
+
+    poison: TraceError | None = None
+    depth = 0
+
+
+_active = _Active()
+
+
+def begin() -> None:
+    """A trace starts in this thread: no refusal yet."""
+    _active.poison = None
+    _active.depth += 1
+
+
+def end() -> TraceError | None:
+    """The trace is over: the first refusal f met, if any (even one f caught)."""
+    _active.depth -= 1
+    poison, _active.poison = _active.poison, None
+    return poison
+
+
+def where_in_user_code() -> str:
+    """``file:line`` of the first frame outside the autodiff package.
+
+    Only to name the line in a message: nothing is decided by who the caller is."""
+    frame: Any = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -45,20 +76,41 @@ def where_in_user_code(depth: int = 2) -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
-def _refuse(what: str) -> NoReturn:
-    caller = sys._getframe(2).f_globals.get("__name__", "")
-    if caller.startswith(_DIFFERENTIATING):
-        raise TraceError(
-            f"a derivative taken inside the traced function (grad, gradients or backward, "
-            f"at {where_in_user_code(3)}) reads the value of a traced Value; the trace would "
-            "freeze what it decides: take the derivative outside the traced function "
-            "(compile's step computes the gradient), or run this function eagerly"
-        )
-    raise TraceError(
-        f"{what} of a traced intermediate Value at {where_in_user_code(3)}: "
-        "Python control flow on traced values is baked into the trace and would replay "
-        "wrongly; write it with ops (relu, abs, ...) or run this function eagerly"
+def refuse(message: str) -> NoReturn:
+    """Raise TraceError(message), remembered by this thread's trace (see ``end``)."""
+    error = TraceError(message)
+    if _active.depth and _active.poison is None:
+        _active.poison = error
+    raise error
+
+
+def _refuse_number(what: str) -> NoReturn:
+    refuse(
+        f"{what} of a traced intermediate Value at {where_in_user_code()}: its number is "
+        "known only when the step runs, so Python control flow on it, or a number kept from "
+        "it, or a derivative taken inside the traced function (grad, gradients or backward, "
+        "whose rules read it) would be frozen into the trace and replay wrongly; write it "
+        "with ops (relu, abs, ...), take derivatives outside f (compile's step computes "
+        "the gradient), or run this function eagerly"
     )
+
+
+def _name(v: Value) -> str:
+    return repr(v.label) if v.label else "(unlabelled)"
+
+
+def _refuse_parameter(v: Value, what: str) -> NoReturn:
+    refuse(
+        f"{what} of parameter {_name(v)} at {where_in_user_code()}: the trace would freeze "
+        "its current number while the step reads the parameter afresh on every call; use "
+        "the Value itself (x * w, not x * w.data), or pass the number as an argument"
+    )
+
+
+def _tracing_here() -> bool:
+    """Whether this thread is running a trace. Another thread (eager training on the same
+    parameters, say) sees a traced kind behave as a plain Value."""
+    return _active.depth > 0
 
 
 class TracedValue(Value):
@@ -68,30 +120,112 @@ class TracedValue(Value):
 
     @property
     def data(self) -> float:  # type: ignore[override]
-        if state.tracer is not None:
-            caller = sys._getframe(1).f_globals.get("__name__", "")
-            if not caller.startswith(_ENGINE):
-                _refuse("reading .data")
+        if _tracing_here():
+            _refuse_number("reading .data")
         return _SLOT.__get__(self)
 
     @data.setter
     def data(self, value: float) -> None:
+        if _tracing_here():
+            _refuse_number("writing .data")
         _SLOT.__set__(self, value)
 
     def __float__(self) -> float:
-        if state.tracer is not None:
-            _refuse("float()")
+        if _tracing_here():
+            _refuse_number("float()")
         return _SLOT.__get__(self)
 
     def __bool__(self) -> bool:
-        if state.tracer is not None:
-            _refuse("bool()")
+        if _tracing_here():
+            _refuse_number("bool()")
         return True
 
     def __lt__(self, other: Any) -> bool:
-        _refuse("a comparison")
+        if _tracing_here():
+            _refuse_number("a comparison")
+        return NotImplemented
 
     __le__ = __gt__ = __ge__ = __lt__
+
+    def __repr__(self) -> str:
+        if _tracing_here():
+            _refuse_number("repr() or str()")
+        return Value.__repr__(self)
+
+    def __format__(self, spec: str) -> str:
+        if _tracing_here():
+            _refuse_number("formatting")
+        return Value.__format__(self, spec)
+
+
+class TracedParameter(Value):
+    """A parameter while tracing: its number is read by the step on each call, not here."""
+
+    __slots__ = ()
+
+    @property
+    def data(self) -> float:  # type: ignore[override]
+        if _tracing_here():
+            _refuse_parameter(self, "reading .data")
+        return _SLOT.__get__(self)
+
+    @data.setter
+    def data(self, value: float) -> None:
+        if _tracing_here():
+            _refuse_parameter(self, "writing .data")
+        _SLOT.__set__(self, value)
+
+    def __float__(self) -> float:
+        if _tracing_here():
+            _refuse_parameter(self, "float()")
+        return _SLOT.__get__(self)
+
+    def __repr__(self) -> str:
+        if _tracing_here():
+            _refuse_parameter(self, "repr() or str()")
+        return Value.__repr__(self)
+
+    def __format__(self, spec: str) -> str:
+        if _tracing_here():
+            _refuse_parameter(self, "formatting")
+        return Value.__format__(self, spec)
+
+
+class _InputNumber(float):
+    """An input's number read inside f (``x.data``): a float for Python (compare it,
+    validate it), but refused as a constant of the graph (``x * x.data``), where the
+    trace would freeze it while the step takes a new x on every call."""
+
+    __slots__ = ()
+
+    def _refuse_as_constant(self) -> None:  # called by Value's number check
+        if _tracing_here():
+            refuse(
+                f"the number of an input, read with .data, enters the graph as a constant "
+                f"at {where_in_user_code()}: the trace would freeze it while the step takes "
+                "new arguments on every call; use the input Value itself (x * x, not "
+                "x * x.data)"
+            )
+
+
+class TracedInput(Value):
+    """An argument of the traced call: its number may be read, not replaced."""
+
+    __slots__ = ()
+
+    @property
+    def data(self) -> float:  # type: ignore[override]
+        return _InputNumber(_SLOT.__get__(self))
+
+    @data.setter
+    def data(self, value: float) -> None:
+        if _tracing_here():
+            refuse(
+                f"writing .data of an input at {where_in_user_code()}: the replay takes the "
+                "arguments as given on each call and would not repeat the change; compute "
+                "with ops instead (x / 10, not x.data /= 10)"
+            )
+        _SLOT.__set__(self, value)
 
 
 def untrace(values: list[Value]) -> None:

@@ -117,30 +117,12 @@ class Sym:
     def __abs__(self) -> Sym:
         return call("abs", self)
 
-    # the Value methods the vocabulary calls on non-numbers
-    def exp(self) -> Sym:
-        return call("exp", self)
-
-    def log(self) -> Sym:
-        return call("log", self)
-
-    def sqrt(self) -> Sym:
-        return call("sqrt", self)
-
-    def sin(self) -> Sym:
-        return call("sin", self)
-
-    def cos(self) -> Sym:
-        return call("cos", self)
-
-    def tanh(self) -> Sym:
-        return call("tanh", self)
-
-    def sigmoid(self) -> Sym:
-        return call("sigmoid", self)
-
-    def relu(self) -> Sym:
-        return call("relu", self)
+    def __getattr__(self, name: str) -> Callable[[], Sym]:
+        """The Value methods a rule calls on a placeholder (``x.exp()``): the rule table's
+        named ops (``rules.METHODS``), each recorded as a call of that name."""
+        if name in rules.METHODS:
+            return lambda *more: call(name, self, *more)
+        raise AttributeError(name)
 
     @property
     def data(self) -> float:

@@ -15,16 +15,26 @@ the forward list and the adjoint list: the textbook page of reverse mode.
 
 from __future__ import annotations
 
+import random
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autodiff.compiler import symbolic
-from autodiff.compiler.guard import TracedValue, TraceError, untrace
+from autodiff.compiler import guard, symbolic
+from autodiff.compiler.guard import (
+    TracedInput,
+    TracedParameter,
+    TracedValue,
+    TraceError,
+    untrace,
+)
 from autodiff.compiler.structure import Structure, flatten, unflatten
 from autodiff.core.engine import topological_order
-from autodiff.core.modes import _tracing, enable_grad, state
+from autodiff.core.modes import _trace_hook, enable_grad, state
 from autodiff.core.rules import Rule
-from autodiff.core.value import Value
+from autodiff.core.value import Value, _Constant
+
+_LEAF_KINDS = (Value, _Constant)  # plain leaves (a traced kind is already marked)
 
 
 class Op:
@@ -164,6 +174,10 @@ class Tape:
         return index[0] if index else "?"
 
 
+def _leaf_name(v: Value) -> str:
+    return repr(v.label) if v.label else f"Value(data={v.data!r}) (unlabelled)"
+
+
 def slot_names(op: Op, prefix: str = "v") -> dict[str, str]:
     """The rule's placeholders (x0, x1, out) named by the op's slots."""
     names = {f"x{k}": f"{prefix}{s}" for k, s in enumerate(op.inputs)}
@@ -212,47 +226,101 @@ def trace(
     """Run ``f`` once on Values made from ``example_args`` and return its Tape.
 
     ``example_args`` are numbers or (nested) lists of numbers. ``params`` lists the
-    parameters; by default every leaf Value ``f`` reaches that existed before the
-    trace. ``outputs=True`` lets f return a (nested) list of Values (a forward pass:
-    ``tape.outputs``, ``tape.out_structure``). Raises TraceError where replaying the
-    trace would be wrong (see guard).
+    parameters (each counted once); by default every leaf Value ``f`` reaches that
+    existed before the trace. ``outputs=True`` lets f return a (nested) list of Values
+    (a forward pass: ``tape.outputs``, ``tape.out_structure``). Raises TraceError where
+    replaying the trace would be wrong (see autodiff.compiler.guard): ``f`` reads a traced
+    number, reaches a leaf outside ``params``, draws from ``random`` or runs an op under
+    no_grad on a traced value; the first such refusal fails the trace even if ``f`` caught
+    it.
     """
     if not callable(f):
         raise TypeError(f"trace() expected a function, got {type(f).__name__}")
     if state.tracer is not None:
         raise TraceError("trace() called while already tracing")
     structure, flat = flatten(list(example_args), "trace() argument")
+    listed = None if params is None else _unique_params(params)
     inputs = [Value(x) for x in flat]
     made: dict[int, Value] = {}  # leaves made during the trace (constants), by id
     traced: list[Value] = []
+    marked: list[tuple[Value, type]] = []  # leaves whose kind changed for the trace
+
+    def mark(v: Value, kind: type) -> None:
+        marked.append((v, type(v)))
+        v.__class__ = kind
 
     def hook(out: Value, rule: Rule | None, x: Value | None, y: Value | None) -> None:
         if rule is None:
             made[id(out)] = out
-        elif not state.recording:
+            return
+        if not state.recording:
             if any(v is not None and id(v) not in made for v in (x, y)):
-                raise TraceError(
-                    f"an op under no_grad() at {_where()} uses a traced value; its result "
-                    "would be frozen into the trace as a constant"
+                guard.refuse(
+                    f"an op under no_grad() at {guard.where_in_user_code()} uses a traced "
+                    "value; its result would be frozen into the trace as a constant"
                 )
             made[id(out)] = out
-        else:
-            out.__class__ = TracedValue
-            traced.append(out)
+            return
+        out.__class__ = TracedValue
+        traced.append(out)
+        if listed is None:  # parameters are the old leaves f reaches: mark them as reached
+            for v in (x, y):
+                if v is not None and type(v) in _LEAF_KINDS and id(v) not in made:
+                    mark(v, TracedParameter)
 
+    for v in inputs:
+        mark(v, TracedInput)
+    for p in listed or ():
+        mark(p, TracedParameter)
+    random_before = _random_states()
+    guard.begin()
     try:
-        with enable_grad(), _tracing(hook):  # a trace records, even if called under no_grad
+        with enable_grad(), _trace_hook(hook):  # a trace records, even if called under no_grad
             result = f(*unflatten(structure, inputs))
     finally:
+        poison = guard.end()
         untrace(traced)
+        for v, kind in reversed(marked):
+            v.__class__ = kind
+    if poison is not None:
+        raise TraceError(f"{poison} (the traced function caught this error and went on)")
+    if _random_states() != random_before:
+        raise TraceError(
+            "the traced function drew random numbers (the random module or numpy.random's "
+            "global generator): the trace would replay the same draws on every call; draw "
+            "them outside and pass them as arguments"
+        )
     if outputs and not isinstance(result, Value):
         out_structure, results = _flatten_values(result)
-        tape = _record(results, structure, inputs, made, params)
+        tape = _build_tape(results, structure, inputs, made, listed, strict=True)
         tape.out_structure = out_structure
         return tape
     if not isinstance(result, Value):
         raise TraceError(f"the traced function must return a Value, got {type(result).__name__}")
-    return _record(result, structure, inputs, made, params)
+    return _build_tape(result, structure, inputs, made, listed, strict=True)
+
+
+def _random_states() -> tuple[Any, ...]:
+    """The global random generators' states (numpy's only if numpy is imported already):
+    compared before and after a trace, they tell whether f drew from them."""
+    states: list[Any] = [random.getstate()]
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        _, keys, position, *_ = numpy.random.get_state()
+        states.append((keys.tobytes(), position))
+    return tuple(states)
+
+
+def _unique_params(params: Sequence[Value]) -> list[Value]:
+    """``params`` as a list of leaf Values, each once (``[w, w]`` is ``[w]``)."""
+    if isinstance(params, Value) or not isinstance(params, Sequence):
+        raise TypeError(f"params expected a list of Values, got {type(params).__name__}")
+    unique: dict[int, Value] = {}
+    for p in params:
+        if not isinstance(p, Value) or not p.is_leaf:
+            raise TypeError(f"params expected leaf Values, got {p!r}")
+        unique.setdefault(id(p), p)
+    return list(unique.values())
 
 
 def _flatten_values(result: Any) -> tuple[Structure, list[Value]]:
@@ -283,22 +351,21 @@ def tape_of(root: Value, params: Sequence[Value] | None = None) -> Tape:
     graph, flattened. ``params=None`` makes every leaf a parameter."""
     if not isinstance(root, Value):
         raise TypeError(f"tape_of() expected a Value, got {type(root).__name__}")
-    return _record(root, (), [], {}, params)
+    return _build_tape(root, (), [], {}, None if params is None else _unique_params(params))
 
 
-def _where() -> str:
-    from autodiff.compiler.guard import where_in_user_code
-
-    return where_in_user_code(3)
-
-
-def _record(
+def _build_tape(
     root: Value | list[Value],
     structure: Structure,
     inputs: list[Value],
     made: dict[int, Value],
-    params: Sequence[Value] | None,
+    params: list[Value] | None,
+    strict: bool = False,
 ) -> Tape:
+    """The Tape of the graph under ``root`` (or under each of several roots). Leaves that
+    are not inputs are the listed ``params`` (all of them, by default) or constants: those
+    made in ``f``, and with ``strict`` False those outside ``params``; with ``strict`` such
+    a leaf is refused."""
     roots = root if isinstance(root, list) else [root]
     order = topological_order(roots[0])
     if len(roots) > 1:  # several results: each root's order, skipping what is placed
@@ -311,18 +378,22 @@ def _record(
     slot: dict[int, int] = {id(v): i for i, v in enumerate(inputs)}
     listed = None if params is None else {id(p) for p in params}
     param_list: list[Value] = list(params) if params is not None else []
-    if params is not None:
-        for p in param_list:
-            if not isinstance(p, Value) or not p.is_leaf:
-                raise TypeError(f"params expected leaf Values, got {p!r}")
     consts: list[Value] = []
     for v in order:
         if v._rule is not None or id(v) in slot:
             continue
-        if id(v) in made or (listed is not None and id(v) not in listed):
+        if id(v) in made:
             consts.append(v)
         elif listed is None:
             param_list.append(v)
+        elif id(v) not in listed:
+            if strict:
+                raise TraceError(
+                    f"the traced function reaches the Value {_leaf_name(v)}, which is not in "
+                    "params=: the trace would freeze its current number; list it in params "
+                    "(then it gets a gradient), or pass it as an argument or a plain number"
+                )
+            consts.append(v)
     for k, p in enumerate(param_list):
         slot.setdefault(id(p), len(inputs) + k)
     first_const = len(inputs) + len(param_list)

@@ -135,7 +135,7 @@ def _recording_derivatives() -> AbstractContextManager[None]:
 
 
 @contextmanager
-def _tracing(hook: Callable[..., None]) -> Iterator[None]:
+def _trace_hook(hook: Callable[..., None]) -> Iterator[None]:
     """Call ``hook(out, rule, x, y)`` for every op this thread records (and, with
     ``rule`` None, for every leaf Value it makes) until the block ends."""
     _set_modes(_modes.recording, _modes.anomaly, hook)

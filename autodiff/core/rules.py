@@ -2,7 +2,7 @@
 
 Read it like a calculus sheet. Each entry is
 
-    NAME = Rule(symbol, forward, derivatives)
+    NAME = Rule(symbol, forward, derivatives, method=...)
 
 where ``forward(*inputs)`` computes the output from input floats and
 ``derivatives(*inputs, out)`` returns d(out)/d(input) for each input, given the
@@ -13,8 +13,19 @@ backward pass; on Values they build a graph of the gradient itself, which is how
 second and higher derivatives are taken (``create_graph=True``).
 
 The engine (``autodiff.core.engine``) reads this table and never names an op.
-To add an op: one ``Rule`` here (or in your own code, see ``Rule``), one method on
-``Value`` if it should be one, and one test.
+
+To add an op, add one row here and one test:
+
+    CUBE = Rule("cube", lambda x: x * x * x, lambda x, out: (3.0 * x * x,), method="cube")
+
+``method="cube"`` is what makes it an op of the library and not only a callable: the
+row is registered in ``METHODS``, from which ``Value.cube()`` is made, the expression
+language accepts ``cube(x)`` (one-input ops), ``autodiff grad --help`` lists it and the
+compiler's placeholders record it. Backward, ``create_graph`` (write the derivative
+with the vocabulary below), ``compile`` on both backends, ``explain`` and ``draw_dot``
+need nothing more. The test: the op's value and derivative against a closed form and
+central differences (see tests/core/test_add_an_op.py). Your own code may do the same
+with ``Rule(..., method=...)`` outside this file.
 """
 
 from __future__ import annotations
@@ -49,9 +60,12 @@ class Rule:
     exp, log, sqrt, sin, cos, tanh, sigmoid`` if it should also work for
     higher-order derivatives; ``reciprocal(x)`` (chained as g / x), ``step(x)`` and
     ``MASKED`` (a 0 no upstream inf or nan gets through) when the op masks or divides.
+
+    With ``method="cube"`` the op also becomes ``Value.cube()`` (and, with one input, a
+    function of the expression language and of the CLI): see ``METHODS``.
     """
 
-    __slots__ = ("name", "forward", "derivatives", "arity")
+    __slots__ = ("name", "forward", "derivatives", "arity", "method")
 
     def __init__(
         self,
@@ -59,6 +73,7 @@ class Rule:
         forward: Callable[..., float],
         derivatives: Callable[..., tuple[Any, ...]],
         arity: int | None = None,
+        method: str | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"Rule name must be a non-empty str, got {name!r}")
@@ -74,6 +89,9 @@ class Rule:
         self.forward = forward
         self.derivatives = derivatives
         self.arity = arity
+        self.method = method
+        if method is not None:
+            _register(self, method)
 
     def __call__(self, *inputs: Value | float) -> Value:
         from autodiff.core.value import apply  # value.py imports this module
@@ -82,6 +100,21 @@ class Rule:
 
     def __repr__(self) -> str:
         return f"Rule({self.name!r}, arity={self.arity})"
+
+
+METHODS: dict[str, Rule] = {}
+"""The ops with a method name, by that name: ``Value``'s methods (``x.tanh()``), the
+expression language's functions and the CLI's list of ops are made from it."""
+
+_on_register: list[Callable[[Rule], None]] = []  # Value installs each new method
+
+
+def _register(rule: Rule, method: str) -> None:
+    if not isinstance(method, str) or not method.isidentifier() or method.startswith("_"):
+        raise ValueError(f"Rule {rule.name!r}: method must be a public Python name, got {method!r}")
+    for install in _on_register:  # may refuse the name (Value.backward is not an op)
+        install(rule)
+    METHODS[method] = rule  # a later row of the same name replaces the earlier one
 
 
 def _count_parameters(forward: Callable[..., float], name: str) -> int:
@@ -258,17 +291,22 @@ POW = Rule(
     lambda a, b, out: (unless_zero(b, b * power(a, b - 1.0)), exponent_slope(a, b, out)),
 )
 NEG = Rule("neg", operator.neg, lambda x, out: (-1.0,))
-ABS = Rule("abs", abs, lambda x, out: (sign(x),))
-EXP = Rule("exp", floats.exp, lambda x, out: (out,))
-LOG = Rule("log", floats.log, lambda x, out: (reciprocal(x),))
-SQRT = Rule("sqrt", floats.sqrt, lambda x, out: (reciprocal(2.0 * out),))
-SIN = Rule("sin", floats.sin, lambda x, out: (cos(x),))
-COS = Rule("cos", floats.cos, lambda x, out: (-sin(x),))
-TANH = Rule("tanh", math.tanh, lambda x, out: (1.0 - out * out,), arity=1)
-SIGMOID = Rule("sigmoid", floats.sigmoid, lambda x, out: (out * (1.0 - out),))
-RELU = Rule("relu", floats.relu, lambda x, out: (step(x),))
+ABS = Rule("abs", abs, lambda x, out: (sign(x),), method="abs")
+EXP = Rule("exp", floats.exp, lambda x, out: (out,), method="exp")
+LOG = Rule("log", floats.log, lambda x, out: (reciprocal(x),), method="log")
+SQRT = Rule("sqrt", floats.sqrt, lambda x, out: (reciprocal(2.0 * out),), method="sqrt")
+SIN = Rule("sin", floats.sin, lambda x, out: (cos(x),), method="sin")
+COS = Rule("cos", floats.cos, lambda x, out: (-sin(x),), method="cos")
+TANH = Rule("tanh", math.tanh, lambda x, out: (1.0 - out * out,), arity=1, method="tanh")
+SIGMOID = Rule("sigmoid", floats.sigmoid, lambda x, out: (out * (1.0 - out),), method="sigmoid")
+RELU = Rule("relu", floats.relu, lambda x, out: (step(x),), method="relu")
 # d/da log(e^a + e^b) = e^a / (e^a + e^b) = sigmoid(a - b): 1 and 0 beside an inf, as PyTorch
-LOGADDEXP = Rule("logaddexp", floats.logaddexp, lambda a, b, out: (sigmoid(a - b), sigmoid(b - a)))
+LOGADDEXP = Rule(
+    "logaddexp",
+    floats.logaddexp,
+    lambda a, b, out: (sigmoid(a - b), sigmoid(b - a)),
+    method="logaddexp",
+)
 
 
 @lru_cache(maxsize=1024)

@@ -24,6 +24,8 @@ def _to_float(x: object, what: str) -> float:
     """x as a float, or a TypeError that names x and what was expected."""
     if type(x) is float:  # the common case, before the slower check against numbers.Real
         return x
+    if isinstance(x, float) and hasattr(type(x), "_refuse_as_constant"):
+        x._refuse_as_constant()  # type: ignore[attr-defined]  # a traced input's number
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{what} expected an int or float, got {_describe(x)}")
     try:
@@ -43,16 +45,15 @@ def _binary_op(rule: rules.Rule, reflected: bool = False) -> Callable[[Value, Op
     def method(a: Value, b: Operand) -> Value:
         if type(b) is not Value:
             b = _lift(b, rule)
+        if not state.plain:  # some thread is in no_grad, detect_anomaly or a trace
+            return _node(rule, forward(_stored(a), _stored(b)), a, b)
         out = _new(Value)
         out.data = forward(a.data, b.data)
         out.grad = 0.0
         out.label = ""
-        if state.plain:
-            out._rule = rule
-            out._x = a
-            out._y = b
-        else:
-            _record(out, rule, a, b)
+        out._rule = rule
+        out._x = a
+        out._y = b
         return out
 
     def reflected_method(self: Value, other: Operand) -> Value:
@@ -69,16 +70,15 @@ def _unary_op(rule: rules.Rule, doc: str | None = None) -> Callable[[Value], Val
     forward = rule.forward
 
     def method(self: Value) -> Value:
+        if not state.plain:  # some thread is in no_grad, detect_anomaly or a trace
+            return _node(rule, forward(_stored(self)), self, None)
         out = _new(Value)
         out.data = forward(self.data)
         out.grad = 0.0
         out.label = ""
-        if state.plain:
-            out._rule = rule
-            out._x = self
-            out._y = None
-        else:
-            _record(out, rule, self, None)
+        out._rule = rule
+        out._x = self
+        out._y = None
         return out
 
     method.__name__ = rule.name
@@ -90,8 +90,8 @@ class Value:
     """A scalar in a computation graph.
 
     ``data`` is the float value, ``grad`` is d(root)/d(self) after
-    ``root.backward()``, ``_prev`` the input Values and ``_op`` the name of the
-    operation that produced it ("" for a leaf: an input or a parameter).
+    ``root.backward()``, ``inputs`` (micrograd's ``_prev``) the input Values and ``_op``
+    the name of the operation that produced it ("" for a leaf: an input or a parameter).
     """
 
     # Inputs live in two slots rather than a tuple: one object per node instead of
@@ -129,11 +129,14 @@ class Value:
             state.tracer(self, None, None, None)  # a leaf made while tracing: a constant
 
     @property
-    def _prev(self) -> tuple[Value, ...]:
-        """The input Values of the op that produced this one (empty for a leaf)."""
+    def inputs(self) -> tuple[Value, ...]:
+        """The input Values of the op that produced this one (empty for a leaf): the
+        public name of micrograd's ``_prev``."""
         if self._x is None:
             return ()
         return (self._x,) if self._y is None else (self._x, self._y)
+
+    _prev = inputs  # micrograd's name, which the engine and readers use
 
     @property
     def _op(self) -> str:
@@ -152,8 +155,8 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
-    # Operators and functions are built from the rule table by _binary_op / _unary_op
-    # (below the class): each creates its output node itself, the hottest path there is.
+    # Operators are built from the rule table by _binary_op / _unary_op (above the
+    # class): each creates its output node itself, the hottest path there is.
     __add__ = _binary_op(rules.ADD)
     __radd__ = _binary_op(rules.ADD, reflected=True)
     __sub__ = _binary_op(rules.SUB)
@@ -165,18 +168,12 @@ class Value:
     __rpow__ = _binary_op(rules.POW, reflected=True)
     __neg__ = _unary_op(rules.NEG)
     __abs__ = _unary_op(rules.ABS)
-    exp = _unary_op(rules.EXP, "e ** self.")
-    log = _unary_op(rules.LOG, "Natural logarithm (log 0 = -inf, log of a negative = nan).")
-    sqrt = _unary_op(rules.SQRT, "Square root (nan for negatives).")
-    sin = _unary_op(rules.SIN, "Sine.")
-    cos = _unary_op(rules.COS, "Cosine.")
-    tanh = _unary_op(rules.TANH, "Hyperbolic tangent.")
-    sigmoid = _unary_op(rules.SIGMOID, "Logistic sigmoid 1 / (1 + e^-x).")
-    relu = _unary_op(rules.RELU, "max(0, self).")
+    # The named ops (x.exp(), x.tanh(), ...) are the rule table's rows with a method
+    # name (rules.METHODS), installed below the class by _install_method.
 
     def __pow__(self, other: Operand) -> Value:
         if isinstance(other, Value):
-            return _node(rules.POW, rules.POW.forward(self.data, other.data), self, other)
+            return _node(rules.POW, rules.POW.forward(_stored(self), _stored(other)), self, other)
         # a constant exponent is part of the op, not an input: no d/dk to compute
         return _unary(rules.constant_power(_to_float(other, "Value ** exponent")), self)
 
@@ -306,6 +303,10 @@ def _lift(x: object, rule: rules.Rule) -> Value:
 
 
 _new = Value.__new__
+# The float a Value stores, read through the slot itself. The ops read their inputs this
+# way off the hot path: a Value being traced (autodiff.compiler.guard) is of a kind whose
+# ``.data`` refuses to be read by the traced function, and the ops are not that function.
+_stored = Value.__dict__["data"].__get__
 
 
 def _node(rule: rules.Rule, data: float, x: Value, y: Value | None) -> Value:
@@ -340,7 +341,7 @@ def _record(out: Value, rule: rules.Rule, x: Value, y: Value | None) -> None:
 
 
 def _unary(rule: rules.Rule, x: Value) -> Value:
-    return _node(rule, rule.forward(x.data), x, None)
+    return _node(rule, rule.forward(x.data if state.plain else _stored(x)), x, None)
 
 
 def apply(rule: rules.Rule, *inputs: Operand) -> Value:
@@ -348,11 +349,42 @@ def apply(rule: rules.Rule, *inputs: Operand) -> Value:
     if len(inputs) != rule.arity:
         raise TypeError(f"op '{rule.name}' takes {rule.arity} input(s), got {len(inputs)}")
     values = [_lift(x, rule) for x in inputs]
-    data = _to_float(rule.forward(*[v.data for v in values]), f"forward of op '{rule.name}'")
+    data = _to_float(rule.forward(*[_stored(v) for v in values]), f"forward of op '{rule.name}'")
     return _node(rule, data, values[0], values[1] if len(values) == 2 else None)
 
 
 def _check_output(rule: rules.Rule, x: Value, y: Value | None, data: float) -> None:
     if not math.isfinite(data):
-        args = ", ".join(repr(v.data) for v in (x, y) if v is not None)
+        args = ", ".join(repr(_stored(v)) for v in (x, y) if v is not None)
         raise FloatingPointError(f"op '{rule.name}' produced {data} from input(s) ({args})")
+
+
+_OP_METHODS: set[str] = set()  # Value's methods made from rules (a later rule may replace one)
+
+
+def _install_method(rule: rules.Rule) -> None:
+    """``Value.<rule.method>``: ``x.f()`` for a one-input rule, ``x.f(y)`` for two."""
+    name = rule.method
+    assert name is not None
+    if hasattr(Value, name) and name not in _OP_METHODS:
+        raise ValueError(
+            f"Rule {rule.name!r}: method {name!r} is already Value.{name}, which is not an op"
+        )
+    doc = (rule.forward.__doc__ or "").strip().splitlines()
+    summary = doc[0] if doc else f"The op {rule.name!r} of the rule table."
+    if rule.arity == 1:
+        method = _unary_op(rule, summary)
+    else:
+
+        def method(self: Value, other: Operand) -> Value:
+            return apply(rule, self, other)
+
+        method.__doc__ = summary
+    method.__name__ = method.__qualname__ = name
+    setattr(Value, name, method)
+    _OP_METHODS.add(name)
+
+
+for _rule in rules.METHODS.values():
+    _install_method(_rule)
+rules._on_register.append(_install_method)

@@ -23,6 +23,11 @@ from typing import Any, NoReturn
 from autodiff.core.value import Value
 from autodiff.frontend import trace_command
 from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_bindings
+from autodiff.frontend.expression_arguments import (
+    add_expression_arguments,
+    expression_help,
+)
+from autodiff.frontend.expression_arguments import fail as _fail
 from autodiff.frontend.terminal import (
     ClosedStream,
     UsageParser,
@@ -269,26 +274,15 @@ def _file_in_the_way(path: Path) -> Path | None:
 
 # autodiff grad / autodiff graph: an expression from the command line
 
-_EXPRESSION_HELP = (
-    "EXPR uses numbers, variables, + - * / **, unary minus, parentheses and "
-    "exp log sqrt tanh sigmoid relu abs sin cos; nothing else is accepted, and nothing "
-    'in it is run by Python. If EXPR starts with a minus, put -- before it: -- "-x**2" x=3.'
-)
-
-
-def _add_expression_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("expression", metavar="EXPR", help='e.g. "tanh(w*x + b)"')
-    p.add_argument("bindings", metavar="NAME=VALUE", nargs="*", help="a value for each variable")
-
 
 def _add_grad(sub: Any) -> None:
     p = sub.add_parser(
         "grad",
         help="the value of an expression and its gradient with respect to each variable",
         description="Print the value of EXPR and d(EXPR)/dNAME for each NAME=VALUE.",
-        epilog=_EXPRESSION_HELP + ' Example: autodiff grad "tanh(w*x + b)" w=0.5 x=2 b=-1',
+        epilog=expression_help() + ' Example: autodiff grad "tanh(w*x + b)" w=0.5 x=2 b=-1',
     )
-    _add_expression_arguments(p)
+    add_expression_arguments(p)
     p.add_argument(
         "--json", action="store_true", help='print {"value": v, "gradients": {"x": ...}}'
     )
@@ -314,9 +308,9 @@ def _add_graph(sub: Any) -> None:
         "graph",
         help="draw the computation graph of an expression, with gradients",
         description="Draw EXPR's graph after the backward pass, with Graphviz.",
-        epilog=_EXPRESSION_HELP + ' Example: autodiff graph "x*y + x" x=2 y=3 -o graph.svg',
+        epilog=expression_help() + ' Example: autodiff graph "x*y + x" x=2 y=3 -o graph.svg',
     )
-    _add_expression_arguments(p)
+    add_expression_arguments(p)
     p.add_argument(
         "-o", "--output", metavar="PATH", type=_path, required=True, help=".svg .png .pdf or .dot"
     )
@@ -395,12 +389,6 @@ def _json_number(x: float) -> float | str:
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
     return x
-
-
-def _fail(command: str, error: Exception | str) -> int:
-    message = " ".join(str(error).splitlines())  # always one line
-    say(f"autodiff {command}: error: {message}")
-    return 2
 
 
 def _note(command: str, message: str) -> None:

@@ -5,7 +5,8 @@ and runs nothing) and then checked against an allow-list before anything is buil
 
     expr   := number | name | expr OP expr | -expr | +expr | (expr) | FUNC(expr)
     OP     := + - * / **
-    FUNC   := exp log sqrt tanh sigmoid relu abs sin cos
+    FUNC   := exp log sqrt tanh sigmoid relu abs sin cos (every one-input op of the
+              rule table with a method name: ``FUNCTIONS``)
 
 Everything else (attribute access, subscripts, lambdas, comprehensions, strings,
 comparisons, other calls, names starting with "__") is refused with an
@@ -23,8 +24,9 @@ import keyword
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
+from autodiff.core import rules
 from autodiff.core.value import Value
 from autodiff.frontend.chains import ChainError, parse_chain
 
@@ -36,17 +38,26 @@ MAX_DEPTH = 500
 terms of a flat sum or product (x + y - ... + z, x * y / ... * z) share one, so the
 length of a chain is bounded only by MAX_LENGTH."""
 
-FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    "exp": Value.exp,
-    "log": Value.log,
-    "sqrt": Value.sqrt,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "relu": Value.relu,
-    "abs": Value.__abs__,
-    "sin": Value.sin,
-    "cos": Value.cos,
-}
+
+class _Functions(Mapping[str, Callable[[Value], Value]]):
+    """The functions an expression may call, by name: every one-input op of the rule table
+    with a method name (``rules.METHODS``), read live, so a row added there is one here."""
+
+    def __getitem__(self, name: str) -> Callable[[Value], Value]:
+        rule = rules.METHODS[name]
+        if rule.arity != 1:
+            raise KeyError(name)
+        return getattr(Value, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, rule in rules.METHODS.items() if rule.arity == 1)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+FUNCTIONS: Mapping[str, Callable[[Value], Value]] = _Functions()
+
 
 _BINARY = {
     ast.Add: Value.__add__,
@@ -68,9 +79,11 @@ _OPERATOR_SYMBOLS = {
     ast.Not: "not",
 }
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_ALLOWED = "numbers, names, + - * / **, unary minus, parentheses and " + ", ".join(
-    f"{f}()" for f in FUNCTIONS
-)
+
+
+def _allowed() -> str:
+    functions = ", ".join(f"{f}()" for f in FUNCTIONS)
+    return f"numbers, names, + - * / **, unary minus, parentheses and {functions}"
 
 
 class ExpressionError(ValueError):
@@ -111,7 +124,7 @@ def parse_expression(text: str) -> ast.Expression:
         raise _syntax_error(error, body, shift) from None
     except ChainError as error:
         column = None if error.column is None else error.column + shift
-        reason = f"{error.piece!r} is not allowed; use only {_ALLOWED}"
+        reason = f"{error.piece!r} is not allowed; use only {_allowed()}"
         raise ExpressionError(reason if error.piece else "invalid syntax", column) from None
     except MemoryError:
         raise ExpressionError(
@@ -297,7 +310,7 @@ def _operands(node: ast.AST, text: str) -> list[ast.expr]:
         raise _refuse(node, text, f"operator {symbol!r} is not supported")
     if isinstance(node, ast.Call):
         return _call_operands(node, text)
-    raise _refuse(node, text, f"{_describe(node)} is not allowed; use only {_ALLOWED}")
+    raise _refuse(node, text, f"{_describe(node)} is not allowed; use only {_allowed()}")
 
 
 def _call_operands(node: ast.Call, text: str) -> list[ast.expr]:

@@ -16,11 +16,14 @@ from typing import Any
 from autodiff.compiler import python_backend
 from autodiff.compiler.tape import Tape, tape_of
 from autodiff.frontend.expr import ExpressionError, evaluate_expression, parse_bindings
+from autodiff.frontend.expression_arguments import (
+    add_expression_arguments,
+    expression_help,
+    fail,
+)
 
 
 def add_parser(sub: Any) -> None:
-    from autodiff.frontend.cli import _EXPRESSION_HELP, _add_expression_arguments
-
     p = sub.add_parser(
         "trace",
         help="the tape of an expression: forward and adjoint listings (or generated Python)",
@@ -30,11 +33,11 @@ def add_parser(sub: Any) -> None:
         ),
         epilog=_READING
         + " "
-        + _EXPRESSION_HELP
+        + expression_help()
         + ' Example: autodiff trace "tanh(w*x + b)" w=0.5 x=2 b=-1 --values',
         formatter_class=_Paragraphs,
     )
-    _add_expression_arguments(p)
+    add_expression_arguments(p)
     p.add_argument("--python", action="store_true", help="print the generated Python instead")
     p.add_argument(
         "--values",
@@ -45,13 +48,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from autodiff.frontend.cli import _fail
-
     try:
         values = parse_bindings(args.bindings)
         out, leaves = evaluate_expression(args.expression, values)
     except ExpressionError as error:
-        return _fail("trace", error)
+        return fail("trace", error)
     tape = tape_of(out, params=[leaves[name] for name in values if name in leaves])
     if args.python:
         source, _ = python_backend.generate(tape, batch=False)

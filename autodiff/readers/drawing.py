@@ -7,8 +7,10 @@ writes SVG and PNG but not PDF); ``renderer()`` says which. Every run is stopped
 time limit (``timeout=``, 20 s by default).
 
 Each Value is one box (label, data, grad); each operation is one small ellipse between
-its inputs and its output. Leaves (inputs, parameters, constants) are blue, gradient
-nodes built by ``backward(create_graph=True)`` (labels like "dy/dx") are amber.
+its inputs and its output. Leaves (inputs, parameters, constants) are blue; the
+derivatives ``grad``, ``hessian`` and ``hvp`` return (labels like "df/dx") are amber
+and dashed. Gradients ``backward(create_graph=True)`` stores in ``.grad`` are drawn
+like any other Value: nothing marks them.
 Labels are HTML-like Graphviz labels, so any user text is escaped as XML and ``dot``
 never sees a special character. Node ids come from the traversal order, so the same
 graph always gives the same DOT text, byte for byte.

@@ -41,7 +41,7 @@ Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
-class Drawing:
+class SvgLayout:
     """What the page needs to know of the SVG, in the SVG's own units (points)."""
 
     width: float
@@ -73,7 +73,7 @@ class Step:
     caption: str
 
 
-def measure(svg: bytes) -> Drawing:
+def measure(svg: bytes) -> SvgLayout:
     """The size of a Graphviz SVG, its smallest text, and the box of every node.
 
     A node's name is the ``<title>`` of its group; its coordinates are mapped through
@@ -98,7 +98,7 @@ def measure(svg: bytes) -> Drawing:
         if corners:
             xs, ys = zip(*corners, strict=True)
             boxes[title.text] = (min(xs), min(ys), max(xs), max(ys))
-    return Drawing(width, height, min((f for f in fonts if f > 0), default=0.0), boxes)
+    return SvgLayout(width, height, min((f for f in fonts if f > 0), default=0.0), boxes)
 
 
 def _points(length: str) -> float:
@@ -123,7 +123,7 @@ def _outline(g: ET.Element) -> list[tuple[float, float]]:
     return corners
 
 
-def readable_zoom(drawing: Drawing) -> float:
+def readable_zoom(drawing: SvgLayout) -> float:
     """The zoom at which the drawing's smallest text is as large as the page's small text."""
     if drawing.smallest_font <= 0:
         return 1.0
@@ -133,7 +133,7 @@ def readable_zoom(drawing: Drawing) -> float:
 _PROLOGUE = re.compile(rb"\A.*?(?=<svg\b)", re.S)  # the XML declaration, DOCTYPE, comments
 
 
-def page(svg: bytes, drawing: Drawing, steps: list[Step]) -> str:
+def page(svg: bytes, drawing: SvgLayout, steps: list[Step]) -> str:
     """index.html: the drawing inline once, and ``steps`` as data, one shown at a time."""
     inline = _PROLOGUE.sub(b"", svg, count=1).decode("utf-8")
     data = {

@@ -12,7 +12,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import autodiff
-from autodiff import Rule, Value, apply, gradients, topological_order, zero_grad
+from autodiff import Rule, Value, gradients, topological_order, zero_grad
+from autodiff.core.value import apply
 
 # accumulation where a node is reused
 

@@ -7,7 +7,8 @@ import math
 import pytest
 
 import autodiff
-from autodiff import Rule, Value, apply, gradcheck, gradients, topological_order
+from autodiff import Rule, Value, gradcheck, gradients, topological_order
+from autodiff.core.value import apply
 
 NOT_NUMBERS = [
     ("str", "1.5"),

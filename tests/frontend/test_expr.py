@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autodiff import ExpressionError, evaluate_expression, parse_expression
+from autodiff.frontend import ExpressionError, evaluate_expression, parse_expression
 from autodiff.frontend.expr import MAX_LENGTH, parse_bindings, variable_names
 
 

@@ -17,13 +17,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from graphs import micrograd_neuron, needs_graphviz
 
-from autodiff import (
-    GraphTooLarge,
-    GraphvizNotFound,
-    Value,
-    render_backward_steps,
-    topological_order,
-)
+from autodiff import Value, render_backward_steps, topological_order
+from autodiff.readers import GraphTooLarge, GraphvizNotFound
 
 SVG = "{http://www.w3.org/2000/svg}"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -27,16 +27,12 @@ from graphs import (
 )
 from packaging.requirements import Requirement
 
-from autodiff import (
+from autodiff import Rule, Value, draw_dot, render, render_backward_steps
+from autodiff.readers import (
     GraphTooLarge,
     GraphvizError,
     GraphvizNotFound,
     GraphvizTimeout,
-    Rule,
-    Value,
-    draw_dot,
-    render,
-    render_backward_steps,
     renderer,
 )
 

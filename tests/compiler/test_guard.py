@@ -1,0 +1,333 @@
+"""The guard decides by kind, not by caller: every way for a number to leave a trace
+into Python is refused (or made right), and a refusal f swallowed still fails the trace."""
+
+import random
+import threading
+
+import pytest
+
+import autodiff
+from autodiff import TraceError, Value
+
+
+def _step(f, *args, **kwargs):
+    return autodiff.compile(f, **kwargs)(*args)
+
+
+def test_a_trace_error_caught_by_f_still_fails_the_compile():
+    w = Value(1.0)
+
+    def f(x):
+        h = w * x
+        try:
+            if h.data > 0:
+                return h
+        except TraceError:
+            pass  # the user "handles" it: the branch below would be baked into the trace
+        return -h
+
+    with pytest.raises(TraceError, match="caught this error"):
+        _step(f, 3.0)
+
+
+def test_a_caught_refusal_of_a_parameter_read_also_poisons():
+    w = Value(2.0, label="w")
+
+    def f(x):
+        try:
+            scale = w.data
+        except TraceError:
+            scale = 1.0
+        return w * x * scale
+
+    with pytest.raises(TraceError, match="parameter 'w'"):
+        _step(f, 3.0, params=[w])
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda x, w: x * w.data,
+        lambda x, w: x * Value(w.data),
+        lambda x, w: x * float(w),
+        lambda x, w: x * float(f"{w}"[12:15]),
+    ],
+    ids=["x*w.data", "Value(w.data)", "float(w)", "format"],
+)
+def test_a_parameter_number_used_inside_f_is_refused_not_frozen(use):
+    w = Value(2.0, label="w")
+    with pytest.raises(TraceError, match="parameter 'w'"):
+        _step(lambda x: w * x + use(x, w), 3.0, params=[w])
+
+
+def test_reading_a_parameter_after_f_used_it_is_refused_without_params():
+    w = Value(2.0, label="w")
+
+    def f(x):
+        h = w * x
+        return h * w.data  # w is known to be a parameter from its first use
+
+    with pytest.raises(TraceError, match="parameter 'w'"):
+        _step(f, 3.0)
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        lambda h: f"{h}",
+        lambda h: f"{h:.3f}",
+        repr,
+        str,
+        lambda h: "%s" % h,  # noqa: UP031 - the old formatting leaks as well
+    ],
+    ids=["f-string", "format spec", "repr", "str", "percent"],
+)
+def test_the_text_of_a_traced_number_is_refused(leak):
+    w = Value(1.0)
+
+    def f(x):
+        h = w * x
+        leak(h)
+        return h
+
+    with pytest.raises(TraceError, match="test_guard.py"):
+        autodiff.trace(f, 2.0)
+
+
+def test_writing_data_of_a_traced_value_is_refused():
+    w = Value(1.0)
+
+    def f(x):
+        h = w * x
+        h.data = 0.0
+        return h
+
+    with pytest.raises(TraceError, match="writing .data"):
+        _step(f, 3.0)
+
+
+def test_writing_data_of_an_input_is_refused():
+    w = Value(1.0)
+
+    def f(x):
+        x.data /= 10
+        return w * x
+
+    with pytest.raises(TraceError, match="writing .data of an input"):
+        _step(f, 3.0)
+
+
+def test_writing_data_of_a_parameter_inside_f_is_refused():
+    w = Value(1.0, label="w")
+
+    def f(x):
+        w.data = 5.0
+        return w * x
+
+    with pytest.raises(TraceError, match="writing .data of parameter 'w'"):
+        _step(f, 3.0, params=[w])
+    assert w.data == 1.0
+
+
+def test_a_leaf_outside_params_is_refused_with_its_label():
+    w = Value(2.0, label="w")
+    scale = Value(5.0, label="scale")
+    with pytest.raises(TraceError, match="'scale', which is not in params"):
+        _step(lambda x: w * x * scale, 3.0, params=[w])
+
+
+def test_duplicate_parameters_count_once():
+    w = Value(2.0)
+    step = autodiff.compile(lambda x: w * x * x, params=[w, w])
+    assert step(3.0) == 18.0
+    assert w.grad == 9.0  # d(w x^2)/dw = x^2, added once
+    assert step.tape.params == [w]
+    traced = step.tape
+    step(3.0)
+    assert step.tape is traced and w.grad == 18.0  # the same list: no new trace
+
+
+def test_params_that_are_not_leaf_values_are_refused_at_compile():
+    w = Value(1.0)
+    with pytest.raises(TypeError, match="params expected a list of Values, got int"):
+        autodiff.compile(lambda x: w * x, params=5)
+    with pytest.raises(TypeError, match="params expected leaf Values"):
+        autodiff.compile(lambda x: w * x, params=[w * 2])
+
+
+def test_a_parameter_appended_after_the_trace_gets_its_gradient():
+    w, b = Value(2.0), Value(1.0)
+    uses_b = [False]
+    params = [w]
+    step = autodiff.compile(lambda x: w * x + b if uses_b[0] else w * x, params=params)
+    assert step(3.0) == 6.0
+    uses_b[0] = True
+    params.append(b)  # the step sees the change and traces again
+    assert step(3.0) == 7.0
+    assert (w.grad, b.grad) == (6.0, 1.0)
+
+
+def test_a_parameter_removed_after_the_trace_is_refused_by_label():
+    w, b = Value(2.0, label="w"), Value(1.0, label="b")
+    params = [w, b]
+    step = autodiff.compile(lambda x: w * x + b, params=params)
+    step(3.0)
+    params.remove(b)
+    with pytest.raises(TraceError, match="'b', which is not in params"):
+        step(3.0)
+
+
+def test_random_draws_inside_f_are_refused():
+    w = Value(1.0)
+    with pytest.raises(TraceError, match="random numbers"):
+        _step(lambda x: w * x * random.random(), 3.0)
+
+
+def test_parameters_read_live_after_an_update_outside_f():
+    w = Value(2.0)
+    step = autodiff.compile(lambda x: w * x, params=[w])
+    assert step(3.0) == 6.0
+    w.data = 4.0  # outside f: the next call reads the new number
+    assert step(3.0) == 12.0
+
+
+def test_no_trusted_module_names():
+    """Code in a module named like the engine's is refused like any other."""
+    namespace = {"__name__": "autodiff.compiler.user_code"}
+    exec("def peek(h):\n    return h.data", namespace)  # noqa: S102 - a module of that name
+    w = Value(1.0)
+    with pytest.raises(TraceError, match="reading .data"):
+        autodiff.trace(lambda x: w * x * namespace["peek"](w * x), 2.0)
+
+
+def test_values_are_their_plain_kind_again_after_a_refused_trace():
+    w, c = Value(2.0), autodiff.rules.MUL(Value(1.0), 1.0)
+    kept = []
+
+    def f(x):
+        kept.extend([x, w * x])
+        return w * x * w.data
+
+    with pytest.raises(TraceError):
+        autodiff.trace(f, 3.0, params=[w])
+    assert [type(v) for v in (w, c, *kept)] == [Value] * 4
+    assert repr(kept[1]) == "Value(data=6.0, grad=0.0)"
+
+
+def test_ops_under_detect_anomaly_inside_f_read_traced_inputs():
+    w = Value(2.0)
+
+    def f(x):
+        with autodiff.detect_anomaly():
+            return (w * x).tanh() + (w * x) ** 2
+
+    tape = autodiff.trace(f, 0.5)
+    assert len(tape) == 5  # two w * x, tanh, ** 2, +
+
+
+def test_two_threads_calling_one_step_lose_no_gradient():
+    import sys
+
+    # a batched replay keeps each .grad in a local over its whole loop: the widest window
+    w = Value(0.5)
+    step = autodiff.compile(lambda x: (w * x).tanh() * w, params=[w], batch="sum")
+    xs = [0.01 * i for i in range(400)]
+    step(xs)
+    one, w.grad = w.grad, 0.0
+    calls = 100
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often (before the lock: 0.5-7.5% lost)
+    try:
+        threads = [
+            threading.Thread(target=lambda: [step(xs) for _ in range(calls)]) for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert w.grad == pytest.approx(2 * calls * one, rel=1e-12)
+
+
+SCALE = 2.0
+
+
+def test_a_global_number_f_reads_is_read_again_when_it_changes():
+    global SCALE
+    w = Value(1.0)
+    step = autodiff.compile(lambda x: w * x * SCALE, params=[w])
+    assert step(3.0) == 6.0
+    SCALE = 5.0
+    try:
+        assert step(3.0) == 15.0  # traced again, not the frozen 2.0
+        assert w.grad == 6.0 + 15.0
+    finally:
+        SCALE = 2.0
+
+
+def test_a_closure_number_f_reads_is_read_again_when_it_changes():
+    w = Value(1.0)
+    scale = 2.0
+
+    def f(x):
+        return w * x * scale
+
+    step = autodiff.compile(f, params=[w])
+    assert step(3.0) == 6.0
+    scale = 0.5  # noqa: F841 - read by f through its closure
+    assert step(3.0) == 1.5
+    traced = step.tape
+    assert step(3.0) == 1.5 and step.tape is traced  # unchanged: no new trace
+
+
+@pytest.mark.parametrize(
+    "use",
+    [lambda x: x * x.data, lambda x: x * Value(x.data), lambda x: x**x.data],
+    ids=["x*x.data", "Value(x.data)", "x**x.data"],
+)
+def test_an_input_number_used_as_a_constant_is_refused(use):
+    w = Value(1.0)
+    with pytest.raises(TraceError, match="number of an input"):
+        _step(lambda x: w * use(x), 3.0)
+
+
+def test_an_input_number_may_still_be_read_and_compared():
+    w = Value(1.0)
+
+    def f(x, t):
+        if t.data not in (-1.0, 1.0):  # validating a label, as nn's losses do
+            raise ValueError("labels are -1 or +1")
+        return w * x * t
+
+    step = autodiff.compile(f)
+    assert step(3.0, -1.0) == -3.0
+
+
+def test_another_thread_reads_a_parameter_while_this_one_traces():
+    w = Value(2.0, label="w")
+    seen = []
+    started, release = threading.Event(), threading.Event()
+
+    def reader():
+        started.wait()
+        seen.append((w.data, float(w), repr(w)))  # eager code elsewhere: plain behaviour
+        release.set()
+
+    def f(x):
+        started.set()
+        release.wait(5)
+        return w * x
+
+    t = threading.Thread(target=reader)
+    t.start()
+    autodiff.trace(f, 3.0, params=[w])
+    t.join()
+    assert seen == [(2.0, 2.0, "Value(data=2.0, grad=0.0, label='w')")]
+
+
+def test_draws_from_numpys_global_generator_inside_f_are_refused():
+    np = pytest.importorskip("numpy")
+    w = Value(1.0)
+    with pytest.raises(TraceError, match="random numbers"):
+        _step(lambda x: w * x * float(np.random.rand()), 3.0)
