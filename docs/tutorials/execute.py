@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -28,6 +29,9 @@ from nbclient import NotebookClient
 HERE = Path(__file__).resolve().parent
 KERNEL = "autodiff-tutorials"
 CELL_TIMEOUT = 300  # seconds for one cell; a chapter takes well under 60 s in all
+IMAGES = ("image/svg+xml", "image/png")
+# the folder ipykernel keeps a cell's code in is named after the kernel's process id
+KERNEL_PID = re.compile(r"(ipykernel_)\d+(?=[/\\])")
 
 
 def notebooks() -> list[Path]:
@@ -79,7 +83,7 @@ def execute(path: str | os.PathLike[str]) -> tuple[nbformat.NotebookNode, float]
         seconds = time.perf_counter() - start
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = merge_streams(cell.outputs)
+            cell.outputs = [_stable(output) for output in merge_streams(cell.outputs)]
     # the saved notebook names the ordinary kernel, so it opens anywhere
     nb.metadata["kernelspec"] = {
         "display_name": "Python 3 (ipykernel)",
@@ -108,6 +112,25 @@ def merge_streams(outputs: list) -> list:
         else:
             merged.append(output)
     return merged
+
+
+def _stable(output):
+    """The output without what changes from run to run of the same code.
+
+    A display with an image loses its text/plain, Python's repr of the drawn object
+    (``<... at 0x7f...>``), which no reader sees; the kernel's process id in the name of a
+    cell's file (in a traceback or an error message naming the line) becomes ``<pid>``.
+    """
+    if output.output_type == "stream":
+        output.text = KERNEL_PID.sub(r"\1<pid>", output.text)
+    elif output.output_type == "error":
+        output.evalue = KERNEL_PID.sub(r"\1<pid>", output.evalue)
+    elif "data" in output:
+        if any(kind in output.data for kind in IMAGES):
+            output.data.pop("text/plain", None)
+        elif "text/plain" in output.data:
+            output.data["text/plain"] = KERNEL_PID.sub(r"\1<pid>", output.data["text/plain"])
+    return output
 
 
 def main(argv: list[str] | None = None) -> int:

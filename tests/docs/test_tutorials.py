@@ -36,8 +36,8 @@ FULL_PRECISION = 15
 ULPS = 4
 # a number standing alone, not the digits of a name such as v0, w1 or step_003
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
-# the file ipykernel gives a cell's code, which names the kernel's process id
-CELL_FILE = re.compile(r"\S*ipykernel_\d+[/\\]\d+\.py")
+# the file ipykernel gives a cell's code, which names the kernel's process id (<pid> once saved)
+CELL_FILE = re.compile(r"\S*ipykernel_(?:\d+|<pid>)[/\\]\d+\.py")
 
 
 def _needs_digits(path: Path) -> str | None:
@@ -158,3 +158,5 @@ def test_the_comparison_catches_drift():
     # names with digits are text, not numbers
     assert not text_agrees("g0 += v1 * g3", "g0 += v2 * g3")
     assert text_agrees("at /tmp/ipykernel_81/1906.py:3", "at /tmp/ipykernel_92/1906.py:3")
+    assert text_agrees("at /tmp/ipykernel_<pid>/1906.py:3", "at /tmp/ipykernel_92/1906.py:3")
+    assert not text_agrees("at /tmp/ipykernel_<pid>/1906.py:3", "at /tmp/ipykernel_92/1906.py:4")
