@@ -9,10 +9,17 @@ shown belong to the epoch the count says has finished: never one epoch behind.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, TextIO
 
-from tqdm import autonotebook, std
-from tqdm.auto import tqdm as auto_tqdm
+from tqdm import std
+
+with warnings.catch_warnings():
+    # in a Jupyter kernel without ipywidgets tqdm.auto warns on stderr, then falls back to
+    # the text bar: that fallback is what we want, so the warning would only be noise
+    warnings.simplefilter("ignore", std.TqdmWarning)
+    from tqdm import autonotebook
+    from tqdm.auto import tqdm as auto_tqdm
 
 
 def _redrawable(stream: Any) -> bool:
