@@ -125,12 +125,14 @@ class Compiled:
         return self._replay(examples, self.tape.params)
 
     def _build(self, tape: Tape) -> None:
-        self.tape = tape
+        # the tape is kept only once its code is built: a build that fails (an op the
+        # numpy backend cannot run) fails the same way again on the next call
         if self.backend == "numpy":
             self._replay, self.source = self._numpy.build(tape, grad=self.grad)
         else:
             batch = self.batch is not None
             self._replay, self.source = python_backend.build(tape, batch=batch, grad=self.grad)
+        self.tape = tape
 
     def __repr__(self) -> str:
         ops = "not traced yet" if self.tape is None else f"{len(self.tape)} ops"

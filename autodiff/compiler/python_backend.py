@@ -17,6 +17,8 @@ backpropagated once.
 from __future__ import annotations
 
 import linecache
+import math
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -162,6 +164,9 @@ class _Writer:
             self.emit(f"v{op.out} = float({fn}({args}))", indent)
             return
         text, prec = symbolic.render_with_precedence(form, self._names(op), self.calls(op))
+        if self.vector[op.out] and not self._reads_vector(op, form):
+            # a forward that is a constant of the batch (x ** 0.0): one entry per example
+            text, prec = f"_full(n, {text})", 4
         size = 1 + sum(self.size.get(s, 0) for s in op.inputs)
         if self.foldable[op.out] and size < _MAX_INLINE:
             self.names[op.out] = (text, prec)
@@ -185,10 +190,13 @@ class _Writer:
             names = self._names(op)
             names["g"] = (g, 4)
             upstream = symbolic.Sym.arg("g")
-            products = [
-                symbolic.render(symbolic.chain(d, upstream), names, self.calls(op))
-                for d in derivatives
-            ]
+            chained = [symbolic.chain(d, upstream) for d in derivatives]
+            products = [symbolic.render(c, names, self.calls(op)) for c in chained]
+            if self.vector[op.out]:  # a masked 0 (no g in it) is still one entry per example
+                products = [
+                    p if "g" in symbolic.placeholders(c) else f"_full(n, {p})"
+                    for p, c in zip(products, chained, strict=True)
+                ]
         for k, slot in enumerate(op.inputs):
             if not self.needs[slot]:
                 continue
@@ -213,6 +221,10 @@ class _Writer:
             else:
                 self.emit(f"g{slot} += {product}", indent)
 
+    def _reads_vector(self, op: Op, form: symbolic.Sym) -> bool:
+        """Does ``form`` read an input of ``op`` that is an array over the batch?"""
+        return any(self.vector[op.inputs[int(name[1:])]] for name in symbolic.placeholders(form))
+
     def _text(self, slot: int) -> str:
         name = self.v(slot)
         return name[0] if isinstance(name, tuple) else name
@@ -234,13 +246,37 @@ def _unpack(targets: list[str], source: str) -> str:
     return f"{', '.join(targets)} = {source}"
 
 
-def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
+def _finite(*xs: float) -> bool:
+    return all(map(math.isfinite, xs))
+
+
+class Unhoisted:
+    """A batched replay that runs every op once per example (built on first use): the
+    fallback of a hoisted replay whose summed gradients left the finite numbers."""
+
+    def __init__(self, tape: Tape) -> None:
+        self.tape = tape
+        self.replay: Callable[..., float] | None = None
+
+    def __call__(self, X: list[list[float]], P: list[Any], seed: float) -> float:
+        if self.replay is None:
+            self.replay, _ = build(self.tape, batch=True, hoist=False)
+        return self.replay(X, P, seed)
+
+
+def generate(tape: Tape, batch: bool, hoist: bool = True) -> tuple[str, dict[str, Any]]:
     """(source, namespace) of ``replay(X, P, seed)``.
 
     Without batch, ``X`` is the flat list of inputs; with batch, a list of such lists,
-    one per example, and ``seed`` weighs each example's loss (1/n for a mean)."""
+    one per example, and ``seed`` weighs each example's loss (1/n for a mean). With
+    batch, the ops that depend on no input run once and their gradients are summed
+    over the examples before they are backpropagated (``hoist``); if such a sum is
+    not finite the call is run again with every op per example (``Unhoisted``)."""
     needs = tape.needs_grad()
     vary = tape.varying() if batch else [False] * tape.n_slots
+    if batch and not hoist:  # every op per example, as eager: only leaves are shared
+        first_op = tape.first_const + len(tape.consts)
+        vary = [v or i >= first_op for i, v in enumerate(vary)]
     w = _Writer(tape, vary, needs)
     params = list(range(tape.first_param, tape.first_const))
     graded = [s for s in params if needs[s]]
@@ -281,6 +317,14 @@ def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
             if needs[op.out]:
                 w.backward(op, inner, 2)
         w.alias.clear()  # copies made inside the loop end with it
+        hoisted = sorted(feeds - set(graded))
+        if hoisted:
+            # sum_i d * g_i = d * sum_i g_i, but the sum alone may overflow where eager's
+            # products do not (x * (w * 1e-10) over x = 1e308, 1e308): then run unhoisted
+            w.namespace["_finite"] = _finite
+            w.namespace["_unhoisted"] = Unhoisted(tape)
+            w.emit(f"if not _finite({', '.join(f'g{s}' for s in hoisted)}):")
+            w.emit("return _unhoisted(X, P, seed)", 2)
     elif needs[out]:
         w.emit(f"g{out} += seed" if out in started else f"g{out} = seed")
         started.add(out)
@@ -340,11 +384,27 @@ def generate_forward(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
 _count = [0]
 
 
-def build(tape: Tape, batch: bool, grad: bool = True) -> tuple[Callable[..., Any], str]:
+def build(
+    tape: Tape, batch: bool, grad: bool = True, hoist: bool = True
+) -> tuple[Callable[..., Any], str]:
     """The compiled replay function (``forward`` when not ``grad``) and its source."""
-    source, namespace = generate(tape, batch) if grad else generate_forward(tape, batch)
+    if grad:
+        source, namespace = generate(tape, batch, hoist)
+    else:
+        source, namespace = generate_forward(tape, batch)
+    return load(source, namespace, "replay" if grad else "forward", "compiled step"), source
+
+
+def load(source: str, namespace: dict[str, Any], name: str, kind: str) -> Callable[..., Any]:
+    """Compile ``source``, run it in ``namespace`` and return the function ``name``.
+
+    The source is put in ``linecache`` under a numbered file name, so tracebacks show
+    the generated line, and taken out when the function is collected (a compiled step
+    that is dropped leaves nothing behind)."""
     _count[0] += 1
-    filename = f"<autodiff compiled step {_count[0]}>"
+    filename = f"<autodiff {kind} {_count[0]}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    return namespace["replay" if grad else "forward"], source
+    fn = namespace[name]
+    weakref.finalize(fn, linecache.cache.pop, filename, None)
+    return fn
