@@ -185,6 +185,7 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
             w.emit(f"g{out} {'+=' if out in started else '='} n * seed")
             started.add(out)
     hoisted = sorted(feeds - set(graded))
+    elsewhere = absorbed | roots | grouped  # written by the layers' code
     for op in reversed(fixed + batched):
         if op is (fixed[-1] if fixed else None) and hoisted:
             # the batch's gradients of per-call slots are summed before they are
@@ -195,7 +196,7 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
             w.emit("return _unhoisted(A, P, seed)", 2)
         if op.out in roots and op.out in first_root:
             _layer_backward(w, *first_root[op.out], started, activations)
-        elif needs[op.out] and op.out not in absorbed | roots | grouped:
+        elif needs[op.out] and op.out not in elsewhere:
             w.backward(op, started, 1)
     if layers:
         w.emit("_gP = _gP.tolist()")

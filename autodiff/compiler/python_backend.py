@@ -120,17 +120,16 @@ class _Writer:
                 kept[op.out] = True
             if not needs[op.out]:
                 continue
-            names = {f"x{k}": s for k, s in enumerate(op.inputs)}
-            names["out"] = op.out
+            slots = (*op.inputs, op.out)  # placeholders x0, (x1,) out by position
             for k, s in enumerate(op.inputs):
                 if not needs[s]:
                     continue
                 if forms.derivatives is None:
-                    for t in (*op.inputs, op.out):
+                    for t in slots:
                         kept[t] = True
                 else:
-                    for name in symbolic.placeholders(forms.derivatives[k]):
-                        kept[names[name]] = True
+                    for position in forms.reads[k]:
+                        kept[slots[position]] = True
         first_op = tape.first_const + len(tape.consts)
         return [
             i >= first_op and uses[i] == 1 and not kept[i] and user_varies[i] == vary[i]
@@ -154,7 +153,8 @@ class _Writer:
         return _call
 
     def forward(self, op: Op, indent: int) -> None:
-        form = symbolic.forms(op.rule).forward
+        forms = symbolic.forms(op.rule)
+        form = forms.forward
         if form is None and self.vector[op.out]:
             self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
         if form is None:
@@ -163,7 +163,10 @@ class _Writer:
             args = ", ".join(self._text(s) for s in op.inputs)
             self.emit(f"v{op.out} = float({fn}({args}))", indent)
             return
-        text, prec = symbolic.render_with_precedence(form, self._names(op), self.calls(op))
+        if forms.forward_template is not None:
+            text, prec = symbolic.fill(forms.forward_template, self._names(op))
+        else:
+            text, prec = symbolic.render_with_precedence(form, self._names(op), self.calls(op))
         if self.vector[op.out] and not self._reads_vector(op, form):
             # a forward that is a constant of the batch (x ** 0.0): one entry per example
             text, prec = f"_full(n, {text})", 4
@@ -176,7 +179,8 @@ class _Writer:
 
     def backward(self, op: Op, started: set[int], indent: int) -> None:
         """The adjoint lines of ``op``; ``started`` holds slots whose gradient exists."""
-        derivatives = symbolic.forms(op.rule).derivatives
+        forms = symbolic.forms(op.rule)
+        derivatives = forms.derivatives
         g = self.g(op.out)
         if derivatives is None and self.vector[op.out]:
             self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
@@ -190,9 +194,17 @@ class _Writer:
             names = self._names(op)
             names["g"] = (g, 4)
             upstream = symbolic.Sym.arg("g")
-            chained = [symbolic.chain(d, upstream) for d in derivatives]
-            products = [symbolic.render(c, names, self.calls(op)) for c in chained]
-            if self.vector[op.out]:  # a masked 0 (no g in it) is still one entry per example
+            templates = forms.product_templates or ()
+            products = [
+                symbolic.fill(t, names)[0]
+                if t is not None
+                else symbolic.render(symbolic.chain(d, upstream), names, self.calls(op))
+                for d, t in zip(derivatives, templates, strict=True)
+            ]
+            if self.vector[op.out]:
+                chained = [
+                    symbolic.chain(d, upstream) for d in derivatives
+                ]  # a masked 0 (no g in it) is still one entry per example
                 products = [
                     p if "g" in symbolic.placeholders(c) else f"_full(n, {p})"
                     for p, c in zip(products, chained, strict=True)
@@ -230,8 +242,11 @@ class _Writer:
         return name[0] if isinstance(name, tuple) else name
 
     def _names(self, op: Op) -> dict[str, Any]:
-        names: dict[str, Any] = {f"x{k}": self.v(s) for k, s in enumerate(op.inputs)}
-        names["out"] = self.v(op.out)
+        get, ins = self.names.get, op.inputs
+        names: dict[str, Any] = {"x0": get(ins[0]) or f"v{ins[0]}"}
+        if len(ins) == 2:
+            names["x1"] = get(ins[1]) or f"v{ins[1]}"
+        names["out"] = get(op.out) or f"v{op.out}"
         return names
 
 

@@ -89,8 +89,8 @@ class Tape:
 
     def needs_grad(self, wrt: str = "params") -> list[bool]:
         """For each slot: does a gradient wrt the params (or the inputs too) flow through it?"""
-        kinds = ("param",) if wrt == "params" else ("param", "input")
-        needs = [self.kind(i) in kinds for i in range(self.n_slots)]
+        first = self.n_inputs if wrt == "params" else 0
+        needs = [first <= i < self.first_const for i in range(self.n_slots)]
         for op in self.ops:
             needs[op.out] = any(needs[i] for i in op.inputs)
         return needs
