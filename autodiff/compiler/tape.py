@@ -129,9 +129,9 @@ class Tape:
         for op in reversed(self.ops):
             if not needs[op.out]:
                 continue
-            for k, d in enumerate(adjoint_terms(op)):
+            for k, product in enumerate(adjoint_products(op)):
                 if needs[op.inputs[k]]:
-                    lines.append(f"{accumulate(op, k, d, 'g'):<28}  # {op.rule.name}")
+                    lines.append(f"{accumulate(op, k, product, 'g'):<28}  # {op.rule.name}")
         return lines
 
     def __str__(self) -> str:
@@ -179,28 +179,27 @@ def forward_text(op: Op) -> str:
     return symbolic.render(form, slot_names(op))
 
 
-def adjoint_terms(op: Op) -> list[str]:
-    """Each input's local derivative as text (``v5``, ``1.0 - v7 * v7``)."""
+def adjoint_products(op: Op) -> list[str]:
+    """Each input's share of the output's gradient g, as the backends compute it: the
+    product ``symbolic.chain`` writes (``v5 * g7``, ``(1.0 - v7 * v7) * g7``, ``g7``,
+    ``div(g7, v2)`` for a dividing derivative, ``masked_unless_positive(v0, g7)`` for a
+    masking one), so what is printed is what runs."""
     derivatives = symbolic.forms(op.rule).derivatives
+    g = f"g{op.out}"
     if derivatives is None:
         args = ", ".join(f"v{s}" for s in (*op.inputs, op.out))
-        return [f"d{op.rule.name}[{k}]({args})" for k in range(len(op.inputs))]
-    names = slot_names(op)
-    terms = []
-    for d in derivatives:
-        text, prec = symbolic.render_with_precedence(d, names)
-        terms.append(text if prec >= 2 else f"({text})")  # a sum is put in parentheses
-    return terms
+        return [f"d{op.rule.name}[{k}]({args}) * {g}" for k in range(len(op.inputs))]
+    names: dict[str, Any] = dict(slot_names(op), g=g)
+    upstream = symbolic.Sym.arg("g")
+    return [symbolic.render(symbolic.chain(d, upstream), names) for d in derivatives]
 
 
-def accumulate(op: Op, k: int, derivative: str, prefix: str) -> str:
-    """``g3 += v5 * g7`` (``+= g7`` for a derivative of 1, ``-= g7`` for -1)."""
+def accumulate(op: Op, k: int, product: str, prefix: str) -> str:
+    """``g3 += v5 * g7`` (``g3 -= g7`` for a product ``-g7``)."""
     target, source = f"{prefix}{op.inputs[k]}", f"{prefix}{op.out}"
-    if derivative == "1.0":
-        return f"{target} += {source}"
-    if derivative == "-1.0":
+    if product == f"-{source}":
         return f"{target} -= {source}"
-    return f"{target} += {derivative} * {source}"
+    return f"{target} += {product}"
 
 
 def trace(
