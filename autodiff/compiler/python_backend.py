@@ -102,6 +102,9 @@ class _Writer:
         self.size: dict[int, int] = {}  # ops folded into an inlined slot's text
         self.alias: dict[int, str] = {}  # gradient slot -> the variable that holds it
         self.foldable = self._foldable()
+        # reverse mode, derived once from the tape: the backward lines lower its steps
+        program = tape.adjoint_program(needs=needs) if any(needs) else []
+        self.steps = {step.op.out: step for step in program}
 
     def _foldable(self) -> list[bool]:
         """Slots used by exactly one op (of the same section) and never by the backward pass."""
@@ -178,40 +181,31 @@ class _Writer:
             self.emit(f"v{op.out} = {text}", indent)
 
     def backward(self, op: Op, started: set[int], indent: int) -> None:
-        """The adjoint lines of ``op``; ``started`` holds slots whose gradient exists."""
-        forms = symbolic.forms(op.rule)
-        derivatives = forms.derivatives
+        """The adjoint lines of ``op`` (its step of the tape's adjoint program), lowered to
+        Python; ``started`` holds slots whose gradient exists."""
+        step = self.steps[op.out]
         g = self.g(op.out)
-        if derivatives is None and self.vector[op.out]:
-            self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
-        if derivatives is None:
+        products: dict[int, str] = {}
+        if step.shares[0][2] is None:  # a custom Rule's lambdas, called as they are
+            if self.vector[op.out]:
+                self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
             fn = f"_D{op.out}"
             self.namespace[fn] = op.rule.derivatives
             args = ", ".join(self._text(s) for s in (*op.inputs, op.out))
             self.emit(f"_d = {fn}({args})", indent)
-            products = [f"_d[{k}] * {g}" for k in range(len(op.inputs))]
+            products = {k: f"_d[{k}] * {g}" for k, _, _, _ in step.shares}
         else:
             names = self._names(op)
             names["g"] = (g, 4)
-            upstream = symbolic.Sym.arg("g")
-            templates = forms.product_templates or ()
-            products = [
-                symbolic.fill(t, names)[0]
-                if t is not None
-                else symbolic.render(symbolic.chain(d, upstream), names, self.calls(op))
-                for d, t in zip(derivatives, templates, strict=True)
-            ]
-            if self.vector[op.out]:
-                chained = [
-                    symbolic.chain(d, upstream) for d in derivatives
-                ]  # a masked 0 (no g in it) is still one entry per example
-                products = [
-                    p if "g" in symbolic.placeholders(c) else f"_full(n, {p})"
-                    for p, c in zip(products, chained, strict=True)
-                ]
-        for k, slot in enumerate(op.inputs):
-            if not self.needs[slot]:
-                continue
+            for k, _, product, template in step.shares:
+                if template is not None:
+                    text = symbolic.fill(template, names)[0]
+                else:
+                    text = symbolic.render(product, names, self.calls(op))
+                if self.vector[op.out] and "g" not in symbolic.placeholders(product):
+                    text = f"_full(n, {text})"  # a masked 0 is still one entry per example
+                products[k] = text
+        for k, slot, _, _ in step.shares:
             product = products[k]
             if self.vector[op.out] and not self.vector[slot]:
                 # an array over the batch flows into a per-call value: sum over the batch

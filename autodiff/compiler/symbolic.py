@@ -231,6 +231,8 @@ class RuleForms:
         "forward_template",
         "product_templates",
         "reads",
+        "products",
+        "shares",
     )
 
     def __init__(self, rule: rules.Rule) -> None:
@@ -243,9 +245,18 @@ class RuleForms:
         self.derivatives = derivatives
         # the same texts as render() gives, precomputed where the form is plain arithmetic
         self.forward_template = None if self.forward is None else template(self.forward)
-        self.product_templates = (
-            None if derivatives is None else [template(chain(d, Sym.arg("g"))) for d in derivatives]
+        # each input's share of the output's gradient g: the adjoint program's expressions
+        self.products = (
+            None if derivatives is None else [chain(d, Sym.arg("g")) for d in derivatives]
         )
+        self.product_templates = (
+            None if self.products is None else [template(p) for p in self.products]
+        )
+        # (k, product, template) per input: the adjoint program's shares for this rule
+        self.shares = [
+            (k, None if self.products is None else self.products[k], t)
+            for k, t in enumerate(self.product_templates or [None] * rule.arity)
+        ]
         # per derivative: the positions (0, 1 for the inputs, arity for out) it reads
         order = [*names, "out"]
         self.reads = (

@@ -38,6 +38,26 @@ class Op:
         self.inputs = inputs
 
 
+class AdjointOp:
+    """One op's step of the adjoint program: its shares, in input order.
+
+    A share is a tuple ``(k, slot, product, template)``: ``g[slot] += product``, the
+    share of input ``k`` in the gradient g of the op's output. ``product`` is an
+    expression (symbolic.Sym) over the placeholders x0, x1, out and g in the closed
+    vocabulary (+ - * neg, the elementary functions, ``div``, the masks
+    ``masked_unless_positive`` and ``masked_where_zero``), or None for a custom Rule
+    whose lambdas cannot be read: then the share is ``derivatives(...)[k] * g``, a call
+    of the rule's own lambda. ``template`` is ``product`` precomputed as text where it
+    is plain arithmetic (symbolic.template). Tuples, not objects: a 65k-op tape has
+    130k shares and the program is built on every compile."""
+
+    __slots__ = ("op", "shares")
+
+    def __init__(self, op: Op, shares: list[tuple[int, int, Any, Any]]) -> None:
+        self.op = op
+        self.shares = shares
+
+
 class Tape:
     """A traced program. Slots: ``inputs`` (flat argument order), ``params``, ``consts``,
     then one per op; ``output`` is the slot of f's result. ``len(tape)`` counts ops."""
@@ -102,6 +122,28 @@ class Tape:
             vary[op.out] = any(vary[i] for i in op.inputs)
         return vary
 
+    def adjoint_program(
+        self, wrt: str = "params", needs: list[bool] | None = None
+    ) -> list[AdjointOp]:
+        """Reverse mode as a program, derived once from the tape: last op first, every op a
+        gradient flows through, with one share per input that needs a gradient. The
+        backends and the listing are lowerings of it (each writes the same expressions
+        with its own table of how to compute a vocabulary function)."""
+        if needs is None:
+            needs = self.needs_grad(wrt)
+        program = []
+        of_rule: dict[Rule, list[Any]] = {}  # a rule's shares, looked up once per tape
+        for op in reversed(self.ops):
+            if not needs[op.out]:
+                continue
+            ins = op.inputs
+            rule_shares = of_rule.get(op.rule)
+            if rule_shares is None:
+                rule_shares = of_rule[op.rule] = symbolic.forms(op.rule).shares
+            shares = [(k, ins[k], p, t) for k, p, t in rule_shares if needs[ins[k]]]
+            program.append(AdjointOp(op, shares))
+        return program
+
     # the listings
     def forward_listing(self) -> list[str]:
         """One line per slot: ``v7 = v3 * v5   # *``."""
@@ -124,14 +166,12 @@ class Tape:
 
     def adjoint_listing(self) -> list[str]:
         """The chain rule, last op first: ``g3 += v5 * g7``; gradients start at 0."""
-        needs = self.needs_grad(wrt="inputs")
         lines = [f"g{self.output} = 1.0"]
-        for op in reversed(self.ops):
-            if not needs[op.out]:
-                continue
-            for k, product in enumerate(adjoint_products(op)):
-                if needs[op.inputs[k]]:
-                    lines.append(f"{accumulate(op, k, product, 'g'):<28}  # {op.rule.name}")
+        for step in self.adjoint_program(wrt="inputs"):
+            op = step.op
+            for share in step.shares:
+                text = share_text(op, share)
+                lines.append(f"{accumulate(op, share[0], text, 'g'):<28}  # {op.rule.name}")
         return lines
 
     def __str__(self) -> str:
@@ -179,19 +219,18 @@ def forward_text(op: Op) -> str:
     return symbolic.render(form, slot_names(op))
 
 
-def adjoint_products(op: Op) -> list[str]:
-    """Each input's share of the output's gradient g, as the backends compute it: the
-    product ``symbolic.chain`` writes (``v5 * g7``, ``(1.0 - v7 * v7) * g7``, ``g7``,
-    ``div(g7, v2)`` for a dividing derivative, ``masked_unless_positive(v0, g7)`` for a
-    masking one), so what is printed is what runs."""
-    derivatives = symbolic.forms(op.rule).derivatives
+def share_text(op: Op, share: tuple[int, int, Any, Any]) -> str:
+    """The listing's lowering of a Share: its expression with vocabulary functions as
+    calls (``v5 * g7``, ``(1.0 - v7 * v7) * g7``, ``g7``, ``div(g7, v2)`` for a dividing
+    derivative, ``masked_unless_positive(v0, g7)`` for a masking one): the same
+    expression the backends compute, so what is printed is what runs."""
+    k, _, product, _ = share
     g = f"g{op.out}"
-    if derivatives is None:
+    if product is None:
         args = ", ".join(f"v{s}" for s in (*op.inputs, op.out))
-        return [f"d{op.rule.name}[{k}]({args}) * {g}" for k in range(len(op.inputs))]
+        return f"d{op.rule.name}[{k}]({args}) * {g}"
     names: dict[str, Any] = dict(slot_names(op), g=g)
-    upstream = symbolic.Sym.arg("g")
-    return [symbolic.render(symbolic.chain(d, upstream), names) for d in derivatives]
+    return symbolic.render(product, names)
 
 
 def accumulate(op: Op, k: int, product: str, prefix: str) -> str:
