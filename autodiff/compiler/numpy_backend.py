@@ -77,12 +77,31 @@ def _vector_call(op: Op, fn: str, args: list[str]) -> str:
             f"op {op.rule.name!r} cannot run in the numpy backend ({forms.why}); "
             'use backend="python"'
         )
-    if fn not in NUMPY:
+    if fn in NUMPY:
+        return f"_n_{fn}({', '.join(args)})"
+    if fn in NO_ARRAY_FORM:
         raise NumpyUnsupported(
-            f"op {op.rule.name!r} uses {fn!r}, which the numpy backend does not know "
-            '(add it to autodiff.compiler.numpy_backend.NUMPY); use backend="python"'
+            f"op {op.rule.name!r} uses {fn!r} inside an expression, which has no array form "
+            '(its masking or dividing 0 would be lost); use backend="python"'
         )
-    return f"_n_{fn}({', '.join(args)})"
+    # no numpy lowering: the float function itself, entry by entry (exact, slower)
+    return f"_each(_f_{fn}, {', '.join(args)})"
+
+
+# Vocabulary whose value is a float subclass that chains by more than `*` (symbolic.chain
+# writes their products); a bare use inside an expression has no array form.
+NO_ARRAY_FORM = ("step", "unless_zero", "reciprocal", "MASKED")
+
+_UFUNCS: dict[Any, Any] = {}
+
+
+def _each(fn: Callable[..., float], *args: Any) -> Any:
+    """``fn`` on floats applied entry by entry over arrays (np.frompyfunc): a vocabulary
+    function numpy has no lowering for runs exactly, as the Python backend runs it."""
+    ufunc = _UFUNCS.get(fn)
+    if ufunc is None:
+        ufunc = _UFUNCS[fn] = np.frompyfunc(fn, len(args), 1)
+    return np.asarray(ufunc(*args), dtype=float)
 
 
 def _shape(structure: Structure, where: str) -> tuple[int, ...]:
@@ -129,7 +148,7 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
     needs = tape.needs_grad() if grad else [False] * tape.n_slots
     vary = tape.varying()
     w = python_backend._Writer(tape, vary, needs, vector_call=_vector_call)
-    w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()})
+    w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()}, _each=_each)
     w.namespace.update(_sum=lambda a: float(np.add.reduce(a)), _full=np.full, _stack=np.stack)
     w.namespace.update(_inputs=_Inputs(tape.structure), _array=np.array, _zeros=np.zeros)
     layers, absorbed = find_layers(tape, vary)

@@ -10,6 +10,7 @@ from test_compile import _compiled
 
 import autodiff
 from autodiff import Rule, TraceError, Value
+from autodiff.core import floats, rules
 
 BACKENDS = ["python", "numpy"]
 
@@ -229,3 +230,36 @@ def test_numpy_layer_fusion_matches_eager_on_random_layered_networks():
         expected = _batch_eager(f, params, "sum", *columns)
         step = autodiff.compile(f, params=params, batch="sum", backend="numpy")
         assert _close(_compiled(step, params, *columns), expected, rel=1e-11), seed
+
+
+@pytest.mark.parametrize("missing", ["sigmoid", "log", "power"])
+def test_a_function_numpy_has_no_lowering_for_runs_entry_by_entry_exactly(missing, monkeypatch):
+    pytest.importorskip("numpy")
+    from autodiff.compiler import numpy_backend
+
+    monkeypatch.delitem(numpy_backend.NUMPY, missing)
+    w = Value(0.75)
+
+    def f(x):
+        return (w * x).sigmoid() + (x * x + w).log() + (w + x * x) ** 1.5
+
+    xs = [-2.0, -0.5, 0.0, 0.25, 3.0]
+    for mode in ("mean", "sum"):
+        step = autodiff.compile(f, batch=mode, backend="numpy")
+        got = _compiled(step, [w], xs)
+        assert f"_each(_f_{missing}" in step.source
+        assert _close(got, _batch_eager(f, [w], mode, xs))
+    forward = autodiff.compile(
+        lambda x: (w * x).sigmoid(), grad=False, batch="each", backend="numpy"
+    )
+    python = autodiff.compile(lambda x: (w * x).sigmoid(), grad=False, batch="each")
+    assert forward(xs) == python(xs)  # sigmoid: numpy's or floats.sigmoid entry by entry
+
+
+def test_numpy_still_refuses_a_bare_masking_derivative_inside_an_expression():
+    pytest.importorskip("numpy")
+    # floats and rules are module globals: the compiler reads the lambdas through them
+    ramp = Rule("negramp", lambda x: -floats.relu(x), lambda x, out: (-rules.step(x),))
+    w = Value(1.0)
+    with pytest.raises(TraceError, match="'step' inside an expression"):
+        autodiff.compile(lambda x: ramp(w * x), batch="sum", backend="numpy")([1.0, -1.0])
