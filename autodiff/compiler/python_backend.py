@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import linecache
 import math
+import re
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -401,19 +402,82 @@ def build(
         source, namespace = generate(tape, batch, hoist)
     else:
         source, namespace = generate_forward(tape, batch)
-    return load(source, namespace, "replay" if grad else "forward", "compiled step"), source
+    name = "replay" if grad else "forward"
+    parts = [source]
+    if not batch and source.count("\n") > CHUNK_LINES:
+        parts = chunks(source, CHUNK_LINES)
+    return load(parts, namespace, name, "compiled step"), "".join(parts)
 
 
-def load(source: str, namespace: dict[str, Any], name: str, kind: str) -> Callable[..., Any]:
-    """Compile ``source``, run it in ``namespace`` and return the function ``name``.
+# Python's compiler holds the syntax tree of a whole function while it compiles it (about
+# 3 KB per line): a function longer than this is compiled as a chain of shorter ones.
+CHUNK_LINES = 150_000
 
-    The source is put in ``linecache`` under a numbered file name, so tracebacks show
+_NAME = re.compile(r"\b(?:[vg]\d+|_d)\b")
+
+
+def chunks(source: str, size: int) -> list[str]:
+    """A straight-line ``def f(X, P, seed):`` (no loop) as functions of ``size`` lines
+    each, run in turn by ``f``: the same statements in the same order, so the same
+    floats; the variables that later parts read are handed on as one tuple."""
+    header, *body = source.splitlines()
+    signature = header[header.index("(") : header.index(")") + 1]
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    defined_in: list[set[str]] = []
+    used_in: list[set[str]] = []
+    for piece in pieces:
+        defined, used = set(), set()
+        for line in piece:
+            target, sep, value = line.partition(" = ")
+            if sep and "[" not in target and "." not in target:
+                defined.update(t.strip() for t in target.split(",") if t.strip())
+            used.update(_NAME.findall(value if sep else line))
+            if " += " in line or " -= " in line:
+                used.update(_NAME.findall(line))
+                defined.update(_NAME.findall(line.split("=")[0]))
+        defined_in.append(defined)
+        used_in.append(used)
+    parts, carried = [], []  # carried: the names handed from one part to the next
+    later_uses: list[set[str]] = [set() for _ in pieces]
+    for i in range(len(pieces) - 2, -1, -1):
+        later_uses[i] = later_uses[i + 1] | used_in[i + 1]
+    known: set[str] = set()
+    for i, piece in enumerate(pieces):
+        lines = [f"def _part{i}{signature[:-1]}, _S):"]
+        if carried:
+            lines.append(f"    {', '.join(carried)}, = _S")
+        lines.extend(piece)
+        known |= defined_in[i]
+        if i < len(pieces) - 1:
+            carried = sorted(known & later_uses[i])
+            lines.append(f"    return ({', '.join(carried)}{',' if carried else ''})")
+        parts.append("\n".join(lines) + "\n")
+    args = signature[1:-1]
+    main = [header, "    _S = ()"]
+    for i in range(len(pieces) - 1):
+        main.append(f"    _S = _part{i}({args}, _S)")
+    main.append(f"    return _part{len(pieces) - 1}({args}, _S)")
+    parts.append("\n".join(main) + "\n")
+    return parts
+
+
+def load(
+    source: str | list[str], namespace: dict[str, Any], name: str, kind: str
+) -> Callable[..., Any]:
+    """Compile ``source`` (or its parts, one by one), run it in ``namespace`` and return
+    the function ``name``.
+
+    Each source is put in ``linecache`` under a numbered file name, so tracebacks show
     the generated line, and taken out when the function is collected (a compiled step
     that is dropped leaves nothing behind)."""
-    _count[0] += 1
-    filename = f"<autodiff {kind} {_count[0]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)
+    filenames = []
+    for part in [source] if isinstance(source, str) else source:
+        _count[0] += 1
+        filename = f"<autodiff {kind} {_count[0]}>"
+        exec(compile(part, filename, "exec"), namespace)
+        linecache.cache[filename] = (len(part), None, part.splitlines(True), filename)
+        filenames.append(filename)
     fn = namespace[name]
-    weakref.finalize(fn, linecache.cache.pop, filename, None)
+    for filename in filenames:
+        weakref.finalize(fn, linecache.cache.pop, filename, None)
     return fn

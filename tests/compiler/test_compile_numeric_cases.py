@@ -263,3 +263,28 @@ def test_numpy_still_refuses_a_bare_masking_derivative_inside_an_expression():
     w = Value(1.0)
     with pytest.raises(TraceError, match="'step' inside an expression"):
         autodiff.compile(lambda x: ramp(w * x), batch="sum", backend="numpy")([1.0, -1.0])
+
+
+@pytest.mark.parametrize("size", [7, 40, 1000])
+def test_a_long_replay_compiled_in_parts_is_bit_identical(size, monkeypatch):
+    from autodiff.compiler import python_backend
+
+    monkeypatch.setattr(python_backend, "CHUNK_LINES", size)
+    f, cache = _net("reuse", True)
+    rng = random.Random(3)
+    args = [rng.uniform(-2, 2) for _ in range(3)]
+    f(*args)
+    params = [p for w in cache.values() for p in w]
+    autodiff.zero_grad(params)
+    for p in params:
+        p.grad = 0.125  # gradients accumulate onto what is there, across the parts
+    loss = f(*[Value(a) for a in args])
+    loss.backward()
+    expected = (loss.data, [p.grad for p in params])
+    for p in params:
+        p.grad = 0.125
+    step = autodiff.compile(f, params=params)
+    assert (step(*args), [p.grad for p in params]) == expected
+    assert ("def _part1(" in step.source) == (size < 1000)
+    forward = autodiff.compile(lambda a, b, c: [f(a, b, c), a * b], params=params, grad=False)
+    assert forward(*args) == [loss.data, args[0] * args[1]]
