@@ -198,12 +198,16 @@ def worker_size(backend: str, size: int) -> dict:
     traced = clock()
     if backend == "python":
         source, namespace = python_backend.generate(tape, batch=False)
+        parts = [source]
+        if source.count("\n") > python_backend.CHUNK_LINES:  # as python_backend.build does
+            parts = python_backend.chunks(source, python_backend.CHUNK_LINES)
     else:
         source, namespace = numpy_backend.generate(tape)
+        parts = [source]
     generated = clock()
-    code = compile(source, "<bench>", "exec")
+    for part in parts:
+        exec(compile(part, "<bench>", "exec"), namespace)
     compiled = clock()
-    exec(code, namespace)
     if backend == "python":
         namespace["replay"](check(tape.structure, args, "args"), tape.params, 1.0)
     else:

@@ -187,18 +187,18 @@ class _Writer:
         step = self.steps[op.out]
         g = self.g(op.out)
         products: dict[int, str] = {}
-        if step.shares[0][2] is None:  # a custom Rule's lambdas, called as they are
+        if step.shares[0][1] is None:  # a custom Rule's lambdas, called as they are
             if self.vector[op.out]:
                 self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
             fn = f"_D{op.out}"
             self.namespace[fn] = op.rule.derivatives
             args = ", ".join(self._text(s) for s in (*op.inputs, op.out))
             self.emit(f"_d = {fn}({args})", indent)
-            products = {k: f"_d[{k}] * {g}" for k, _, _, _ in step.shares}
+            products = {k: f"_d[{k}] * {g}" for k, _, _ in step.shares}
         else:
             names = self._names(op)
-            names["g"] = (g, 4)
-            for k, _, product, template in step.shares:
+            names["g"] = g  # a name: an atom
+            for k, product, template in step.shares:
                 if template is not None:
                     text = symbolic.fill(template, names)[0]
                 else:
@@ -206,7 +206,8 @@ class _Writer:
                 if self.vector[op.out] and "g" not in symbolic.placeholders(product):
                     text = f"_full(n, {text})"  # a masked 0 is still one entry per example
                 products[k] = text
-        for k, slot, _, _ in step.shares:
+        for k, _, _ in step.shares:
+            slot = op.inputs[k]
             product = products[k]
             if self.vector[op.out] and not self.vector[slot]:
                 # an array over the batch flows into a per-call value: sum over the batch

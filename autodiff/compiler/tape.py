@@ -41,7 +41,7 @@ class Op:
 class AdjointOp:
     """One op's step of the adjoint program: its shares, in input order.
 
-    A share is a tuple ``(k, slot, product, template)``: ``g[slot] += product``, the
+    A share is a tuple ``(k, product, template)``: ``g[op.inputs[k]] += product``, the
     share of input ``k`` in the gradient g of the op's output. ``product`` is an
     expression (symbolic.Sym) over the placeholders x0, x1, out and g in the closed
     vocabulary (+ - * neg, the elementary functions, ``div``, the masks
@@ -49,11 +49,12 @@ class AdjointOp:
     whose lambdas cannot be read: then the share is ``derivatives(...)[k] * g``, a call
     of the rule's own lambda. ``template`` is ``product`` precomputed as text where it
     is plain arithmetic (symbolic.template). Tuples, not objects: a 65k-op tape has
-    130k shares and the program is built on every compile."""
+    130k shares and the program is built on every compile (ops whose inputs all need
+    a gradient share their rule's list)."""
 
     __slots__ = ("op", "shares")
 
-    def __init__(self, op: Op, shares: list[tuple[int, int, Any, Any]]) -> None:
+    def __init__(self, op: Op, shares: list[tuple[int, Any, Any]]) -> None:
         self.op = op
         self.shares = shares
 
@@ -137,11 +138,12 @@ class Tape:
             if not needs[op.out]:
                 continue
             ins = op.inputs
-            rule_shares = of_rule.get(op.rule)
-            if rule_shares is None:
-                rule_shares = of_rule[op.rule] = symbolic.forms(op.rule).shares
-            shares = [(k, ins[k], p, t) for k, p, t in rule_shares if needs[ins[k]]]
-            program.append(AdjointOp(op, shares))
+            shares = of_rule.get(op.rule)
+            if shares is None:
+                shares = of_rule[op.rule] = symbolic.forms(op.rule).shares
+            if not (needs[ins[0]] and (len(ins) == 1 or needs[ins[1]])):
+                shares = [share for share in shares if needs[ins[share[0]]]]
+            program.append(AdjointOp(op, shares))  # the rule's own list when all need it
         return program
 
     # the listings
@@ -219,12 +221,12 @@ def forward_text(op: Op) -> str:
     return symbolic.render(form, slot_names(op))
 
 
-def share_text(op: Op, share: tuple[int, int, Any, Any]) -> str:
+def share_text(op: Op, share: tuple[int, Any, Any]) -> str:
     """The listing's lowering of a Share: its expression with vocabulary functions as
     calls (``v5 * g7``, ``(1.0 - v7 * v7) * g7``, ``g7``, ``div(g7, v2)`` for a dividing
     derivative, ``masked_unless_positive(v0, g7)`` for a masking one): the same
     expression the backends compute, so what is printed is what runs."""
-    k, _, product, _ = share
+    k, product, _ = share
     g = f"g{op.out}"
     if product is None:
         args = ", ".join(f"v{s}" for s in (*op.inputs, op.out))
