@@ -288,3 +288,32 @@ def test_a_long_replay_compiled_in_parts_is_bit_identical(size, monkeypatch):
     assert ("def _part1(" in step.source) == (size < 1000)
     forward = autodiff.compile(lambda a, b, c: [f(a, b, c), a * b], params=params, grad=False)
     assert forward(*args) == [loss.data, args[0] * args[1]]
+
+
+def test_the_printed_adjoint_program_is_the_one_that_runs():
+    """Run the listing of print(tape) line by line: it gives eager's gradients, masks and
+    divisions included (relu left of 0 under an infinite upstream gradient)."""
+    from autodiff.compiler import symbolic
+    from autodiff.compiler.tape import tape_of
+
+    a, b, c, d, e = (Value(t) for t in (-1.0, 1.0, 0.5, 1e-300, 3.0))
+    params = [a, b, c, d, e]
+
+    def f():
+        return a.relu() * (b * 1000.0).exp() + (c * 2.0).sqrt() + d / e + e.log()
+
+    loss = f()
+    autodiff.zero_grad(params)
+    loss.backward()
+    expected = [p.grad for p in params]
+    assert expected[0] == 0.0 and math.isnan(expected[1])  # masked; 0 * inf
+    assert all(math.isfinite(g) and g != 0.0 for g in expected[2:])
+    tape = tape_of(f(), params=params)
+    scope = {**symbolic.VOCABULARY, **symbolic.PRODUCTS, "inf": math.inf, "nan": math.nan}
+    scope.update({f"v{i}": v for i, v in enumerate(tape.data)})
+    scope.update({f"g{i}": 0.0 for i in range(tape.n_slots)})
+    for line in tape.adjoint_listing():
+        exec(line.split("  #")[0].strip(), scope)
+    got = [scope[f"g{tape.first_param + k}"] for k in range(len(params))]
+    assert str(got) == str(expected)  # bit-identical, nan included
+    assert "masked_unless_positive" in str(tape) and "div(" in str(tape)
