@@ -5,6 +5,14 @@ Run by hand (not a test):
     python benchmarks/bench_compile.py            # 15 timed steps per engine
     python benchmarks/bench_compile.py --quick    # 9 timed steps, rougher
     python benchmarks/bench_compile.py --train    # also time `autodiff train moons`
+    python benchmarks/bench_compile.py --sizes    # generation time and memory by tape size
+
+``--sizes`` times the first call's parts on tapes of about 1k, 10k, 65k and 250k ops
+(``--sizes 1000 1000000`` for others), each in its own process: the Python backend on
+the demo's whole-batch tape (more moons points for more ops), the numpy backend on a
+per-example tape of an MLP 2-H-H-1 with the L2 term (a wider H for more ops). CPU
+seconds (time.process_time, so another process on the machine counts less) and the
+process's peak resident memory.
 
 The step is micrograd's demo (benchmarks/bench_engine.py): 100 moons points, MLP
 2-16-16-1 (ReLU), mean hinge loss + 1e-4 * sum p^2, SGD. Engines: micrograd 0.1.0
@@ -144,7 +152,98 @@ def worker_torch(steps: int, warmup: int) -> dict:
     return {"times": _timed(train, steps, warmup), "version": torch.__version__}
 
 
+def worker_size(backend: str, size: int) -> dict:
+    """CPU seconds of the first call's parts, and the peak memory, for a tape of ~size ops."""
+    import resource
+
+    demo = _demo("autodiff")
+    import autodiff
+    from autodiff.compiler import numpy_backend, python_backend
+    from autodiff.compiler.structure import check
+
+    clock = time.process_time
+    if backend == "python":  # the demo's whole-batch tape: about 650 ops per point
+        X, y = demo.make_moons(max(4, round(size / 650)))
+        model = demo._demo_model()
+        params = model.parameters()
+
+        def f(xs, ys):
+            scores = [model(x) for x in xs]
+            data = sum((1 + -t * s).relu() for t, s in zip(ys, scores, strict=True))
+            return data * (1.0 / len(xs)) + 1e-4 * sum(p * p for p in params)
+
+        args: list = [X, y]
+    else:  # one example of an MLP 2-H-H-1 (hinge + L2): about 4.15 H^2 ops
+        import random
+
+        rng = random.Random(0)
+        width = max(2, round((size / 4.15) ** 0.5))
+        sizes = [2, width, width, 1]
+        layers = [
+            [[autodiff.Value(rng.uniform(-1, 1)) for _ in range(m + 1)] for _ in range(k)]
+            for m, k in zip(sizes, sizes[1:], strict=False)
+        ]
+        params = [p for layer in layers for row in layer for p in row]
+
+        def f(x, t):
+            h = x
+            for k, layer in enumerate(layers):
+                z = [sum((w * a for w, a in zip(r[:-1], h, strict=True)), r[-1]) for r in layer]
+                h = z if k == len(layers) - 1 else [zk.relu() for zk in z]
+            return (1 + -t * h[0]).relu() + 1e-4 * sum(p * p for p in params)
+
+        args = [[0.5, -0.25], 1.0]
+    start = clock()
+    tape = autodiff.trace(f, *args, params=params)
+    traced = clock()
+    if backend == "python":
+        source, namespace = python_backend.generate(tape, batch=False)
+        parts = [source]
+        if source.count("\n") > python_backend.CHUNK_LINES:  # as python_backend.build does
+            parts = python_backend.chunks(source, python_backend.CHUNK_LINES)
+    else:
+        source, namespace = numpy_backend.generate(tape)
+        parts = [source]
+    generated = clock()
+    for part in parts:
+        exec(compile(part, "<bench>", "exec"), namespace)
+    compiled = clock()
+    if backend == "python":
+        namespace["replay"](check(tape.structure, args, "args"), tape.params, 1.0)
+    else:
+        namespace["replay"]([[a] for a in args], tape.params, 1.0)
+    done = clock()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return {
+        "ops": len(tape),
+        "trace": traced - start,
+        "generate": generated - traced,
+        "compile": compiled - generated,
+        "first call": done - start,
+        "peak MiB": peak,
+    }
+
+
+def sweep(sizes: list[int]) -> None:
+    print("first call by tape size (CPU seconds; peak resident memory of the process)")
+    print(
+        f"{'backend':8}{'ops':>9}{'trace':>8}{'generate':>10}{'compile':>9}{'first':>8}{'MiB':>7}"
+    )
+    for backend in ("numpy", "python"):
+        for size in sizes:
+            command = [sys.executable, __file__, "--worker", f"size {backend} {size}"]
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            print(
+                f"{backend:8}{r['ops']:9d}{r['trace']:8.2f}{r['generate']:10.2f}"
+                f"{r['compile']:9.2f}{r['first call']:8.2f}{r['peak MiB']:7.0f}"
+            )
+
+
 def run_worker(name: str, steps: int, warmup: int) -> dict:
+    if name.startswith("size "):
+        _, backend, size = name.split()
+        return worker_size(backend, int(size))
     if name.startswith("micrograd"):
         return worker_eager("micrograd", steps, warmup, gc_off="off" in name)
     if name == "autodiff eager":
@@ -175,9 +274,18 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--sizes",
+        nargs="*",
+        type=int,
+        help="time generation on tapes of these sizes (default 1000 10000 65000 250000)",
+    )
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(run_worker(args.worker, args.steps, args.warmup)))
+        return
+    if args.sizes is not None:
+        sweep(args.sizes or [1000, 10000, 65000, 250000])
         return
     steps = 9 if args.quick else args.steps
     results = {}

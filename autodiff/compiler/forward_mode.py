@@ -24,12 +24,20 @@ def tangent(tape: Tape, direction: Sequence[float]) -> float:
     dot = [0.0] * tape.n_slots  # parameters and constants are held fixed
     dot[: tape.n_inputs] = direction
     data = tape.data
+    # Only slots that depend on an input carry a tangent. The others (parameters,
+    # constants and ops on them alone) have none, not a tangent 0: their local
+    # derivative is never multiplied in (sqrt's infinite slope at a parameter w = 0
+    # would give inf * 0 = nan where PyTorch's forward mode is finite).
+    live = tape.varying()
     for op in tape.ops:
+        if not live[op.out]:
+            continue
         ins = op.inputs
         local = op.rule.derivatives(*[data[i] for i in ins], data[op.out])
         total = 0.0
         for d, i in zip(local, ins, strict=True):
-            total += d * dot[i]
+            if live[i]:
+                total += d * dot[i]
         dot[op.out] = total
     return dot[tape.output]
 

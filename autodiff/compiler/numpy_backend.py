@@ -20,7 +20,6 @@ Needs the optional extra ``fast`` (``pip install "autodiff-scalar[fast]"``).
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from autodiff.compiler import python_backend, symbolic
 from autodiff.compiler.fusion import Layer, find_layers
 from autodiff.compiler.guard import TraceError
-from autodiff.compiler.structure import Structure, unflatten
+from autodiff.compiler.structure import Structure, check, unflatten
 from autodiff.compiler.tape import Op, Tape
 
 
@@ -79,12 +78,31 @@ def _vector_call(op: Op, fn: str, args: list[str]) -> str:
             f"op {op.rule.name!r} cannot run in the numpy backend ({forms.why}); "
             'use backend="python"'
         )
-    if fn not in NUMPY:
+    if fn in NUMPY:
+        return f"_n_{fn}({', '.join(args)})"
+    if fn in NO_ARRAY_FORM:
         raise NumpyUnsupported(
-            f"op {op.rule.name!r} uses {fn!r}, which the numpy backend does not know "
-            '(add it to autodiff.compiler.numpy_backend.NUMPY); use backend="python"'
+            f"op {op.rule.name!r} uses {fn!r} inside an expression, which has no array form "
+            '(its masking or dividing 0 would be lost); use backend="python"'
         )
-    return f"_n_{fn}({', '.join(args)})"
+    # no numpy lowering: the float function itself, entry by entry (exact, slower)
+    return f"_each(_f_{fn}, {', '.join(args)})"
+
+
+# Vocabulary whose value is a float subclass that chains by more than `*` (symbolic.chain
+# writes their products); a bare use inside an expression has no array form.
+NO_ARRAY_FORM = ("step", "unless_zero", "reciprocal", "MASKED")
+
+_UFUNCS: dict[Any, Any] = {}
+
+
+def _each(fn: Callable[..., float], *args: Any) -> Any:
+    """``fn`` on floats applied entry by entry over arrays (np.frompyfunc): a vocabulary
+    function numpy has no lowering for runs exactly, as the Python backend runs it."""
+    ufunc = _UFUNCS.get(fn)
+    if ufunc is None:
+        ufunc = _UFUNCS[fn] = np.frompyfunc(fn, len(args), 1)
+    return np.asarray(ufunc(*args), dtype=float)
 
 
 def _shape(structure: Structure, where: str) -> tuple[int, ...]:
@@ -131,7 +149,7 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
     needs = tape.needs_grad() if grad else [False] * tape.n_slots
     vary = tape.varying()
     w = python_backend._Writer(tape, vary, needs, vector_call=_vector_call)
-    w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()})
+    w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()}, _each=_each)
     w.namespace.update(_sum=lambda a: float(np.add.reduce(a)), _full=np.full, _stack=np.stack)
     w.namespace.update(_inputs=_Inputs(tape.structure), _array=np.array, _zeros=np.zeros)
     layers, absorbed = find_layers(tape, vary)
@@ -139,6 +157,7 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
     roots = {r for layer in layers for r in layer.roots}
     activations = _activations(tape, vary, layers)
     w.matrix, w.column = {}, {}  # slot -> the matrix (and column) holding its value
+    w.width = {}  # matrix name -> its number of columns
     grouped = {a for group in activations.values() for a in group[1]}
     for layer in layers:
         for x in layer.xs:
@@ -185,10 +204,19 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
         if needs[out]:
             w.emit(f"g{out} {'+=' if out in started else '='} n * seed")
             started.add(out)
+    hoisted = sorted(feeds - set(graded))
+    elsewhere = absorbed | roots | grouped  # written by the layers' code
     for op in reversed(fixed + batched):
+        if op is (fixed[-1] if fixed else None) and hoisted:
+            # the batch's gradients of per-call slots are summed before they are
+            # backpropagated; if a sum is not finite, run every op per example instead
+            # (the Python backend's Unhoisted), as eager would
+            w.namespace.update(_finite=python_backend._finite, _unhoisted=_Exact(tape))
+            w.emit(f"if not _finite({', '.join(f'g{s}' for s in hoisted)}):")
+            w.emit("return _unhoisted(A, P, seed)", 2)
         if op.out in roots and op.out in first_root:
             _layer_backward(w, *first_root[op.out], started, activations)
-        elif needs[op.out] and op.out not in absorbed | roots | grouped:
+        elif needs[op.out] and op.out not in elsewhere:
             w.backward(op, started, 1)
     if layers:
         w.emit("_gP = _gP.tolist()")
@@ -199,6 +227,21 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
         w.emit(f"P[{k}].grad = g{s} + _gP[{k}]" if s in fused else f"P[{k}].grad = g{s}")
     w.emit("return total")
     return "\n".join(w.lines) + "\n", w.namespace
+
+
+class _Exact:
+    """The Python backend's replay with every op per example, on the numpy arguments."""
+
+    def __init__(self, tape: Tape) -> None:
+        self.structure = tape.structure
+        self.replay = python_backend.Unhoisted(tape)
+
+    def __call__(self, args: Any, params: list[Any], seed: float) -> float:
+        examples = [
+            check(self.structure, list(example), f"example {i}")
+            for i, example in enumerate(zip(*args, strict=True))
+        ]
+        return self.replay(examples, params, seed)
 
 
 def _return_results(w: Any, tape: Tape, vary: list[bool]) -> None:
@@ -243,15 +286,19 @@ def _activations(tape: Tape, vary: list[bool], layers: list[Layer]) -> dict[int,
         forms = symbolic.forms(rule)
         if forms.forward is None or forms.derivatives is None:
             continue
+        if "x0" not in symbolic.placeholders(forms.forward):
+            continue  # a constant forward (x ** 0.0) is no matrix: leave it to the elementwise code
         groups[k] = (rule, [u[0].out for u in users])
     return groups
 
 
 def _columns_of(w: Any, slots: tuple[int, ...] | list[int]) -> str | None:
-    """The matrix whose columns, in order, are these slots' values, if there is one."""
+    """The matrix whose columns, all of them in order, are these slots' values, if any."""
     matrices = {w.matrix.get(s) for s in slots}
     if len(matrices) == 1 and all(w.column.get(s) == j for j, s in enumerate(slots)):
-        return matrices.pop()
+        name = matrices.pop()
+        if name is not None and w.width[name] == len(slots):  # not a prefix of the columns
+            return name
     return None
 
 
@@ -275,6 +322,7 @@ def _layer_forward(w: Any, k: int, layer: Layer, activations: dict[int, Any]) ->
         names = {"x0": f"_Z{k}"}
         form = symbolic.forms(rule).forward
         w.emit(f"_A{k} = {symbolic.render(form, names, _matrix_call(rule))}")
+        w.width[f"_A{k}"] = len(outs)
         for j, a in enumerate(outs):
             w.emit(f"v{a} = _A{k}[:, {j}]")
             w.matrix[a], w.column[a] = f"_A{k}", j
@@ -299,7 +347,7 @@ def _layer_backward(
     if k in activations:  # G = (local derivative of the activation on Z) * dL/dA
         rule, outs = activations[k]
         grads = [w.g(a) if a in started else "_full(n, 0.0)" for a in outs]
-        same = _matrix_of_columns(grads)
+        same = _matrix_of_columns(w, grads)
         w.emit(f"_GA{k} = {same or '_stack([' + ', '.join(grads) + '], 1)'}")
         (d,) = symbolic.forms(rule).derivatives
         names = {"x0": f"_Z{k}", "out": f"_A{k}", "g": f"_GA{k}"}
@@ -322,6 +370,7 @@ def _layer_backward(
     if not any(w.needs[x] for x in layer.xs):
         return
     w.emit(f"_D{k} = _G{k} @ _W{k}")
+    w.width[f"_D{k}"] = len(layer.xs)
     for i, x in enumerate(layer.xs):
         if not w.needs[x]:
             continue
@@ -335,15 +384,12 @@ def _layer_backward(
             started.add(x)
 
 
-def _matrix_of_columns(grads: list[str]) -> str | None:
-    """``_D3`` if the gradients are ``_D3[:, 0]``, ``_D3[:, 1]``, ... in order."""
+def _matrix_of_columns(w: Any, grads: list[str]) -> str | None:
+    """``_D3`` if the gradients are ``_D3[:, 0]``, ``_D3[:, 1]``, ... all its columns in order."""
     head = grads[0].split("[")[0]
-    if all(g == f"{head}[:, {j}]" for j, g in enumerate(grads)):
+    if w.width.get(head) == len(grads) and all(g == f"{head}[:, {j}]" for j, g in enumerate(grads)):
         return head
     return None
-
-
-_count = [0]
 
 
 def build(tape: Tape, grad: bool = True) -> tuple[Callable[..., Any], str]:
@@ -351,11 +397,7 @@ def build(tape: Tape, grad: bool = True) -> tuple[Callable[..., Any], str]:
 
     Without ``grad``: ``run(args, params)``, f's results for each example."""
     source, namespace = generate(tape, grad)
-    _count[0] += 1
-    filename = f"<autodiff numpy step {_count[0]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)
-    replay = namespace["replay" if grad else "forward"]
+    replay = python_backend.load(source, namespace, "replay" if grad else "forward", "numpy step")
 
     if not grad:
 

@@ -17,6 +17,9 @@ backpropagated once.
 from __future__ import annotations
 
 import linecache
+import math
+import re
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -100,6 +103,9 @@ class _Writer:
         self.size: dict[int, int] = {}  # ops folded into an inlined slot's text
         self.alias: dict[int, str] = {}  # gradient slot -> the variable that holds it
         self.foldable = self._foldable()
+        # reverse mode, derived once from the tape: the backward lines lower its steps
+        program = tape.adjoint_program(needs=needs) if any(needs) else []
+        self.steps = {step.op.out: step for step in program}
 
     def _foldable(self) -> list[bool]:
         """Slots used by exactly one op (of the same section) and never by the backward pass."""
@@ -118,17 +124,16 @@ class _Writer:
                 kept[op.out] = True
             if not needs[op.out]:
                 continue
-            names = {f"x{k}": s for k, s in enumerate(op.inputs)}
-            names["out"] = op.out
+            slots = (*op.inputs, op.out)  # placeholders x0, (x1,) out by position
             for k, s in enumerate(op.inputs):
                 if not needs[s]:
                     continue
                 if forms.derivatives is None:
-                    for t in (*op.inputs, op.out):
+                    for t in slots:
                         kept[t] = True
                 else:
-                    for name in symbolic.placeholders(forms.derivatives[k]):
-                        kept[names[name]] = True
+                    for position in forms.reads[k]:
+                        kept[slots[position]] = True
         first_op = tape.first_const + len(tape.consts)
         return [
             i >= first_op and uses[i] == 1 and not kept[i] and user_varies[i] == vary[i]
@@ -152,7 +157,8 @@ class _Writer:
         return _call
 
     def forward(self, op: Op, indent: int) -> None:
-        form = symbolic.forms(op.rule).forward
+        forms = symbolic.forms(op.rule)
+        form = forms.forward
         if form is None and self.vector[op.out]:
             self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
         if form is None:
@@ -161,7 +167,13 @@ class _Writer:
             args = ", ".join(self._text(s) for s in op.inputs)
             self.emit(f"v{op.out} = float({fn}({args}))", indent)
             return
-        text, prec = symbolic.render_with_precedence(form, self._names(op), self.calls(op))
+        if forms.forward_template is not None:
+            text, prec = symbolic.fill(forms.forward_template, self._names(op))
+        else:
+            text, prec = symbolic.render_with_precedence(form, self._names(op), self.calls(op))
+        if self.vector[op.out] and not self._reads_vector(op, form):
+            # a forward that is a constant of the batch (x ** 0.0): one entry per example
+            text, prec = f"_full(n, {text})", 4
         size = 1 + sum(self.size.get(s, 0) for s in op.inputs)
         if self.foldable[op.out] and size < _MAX_INLINE:
             self.names[op.out] = (text, prec)
@@ -170,28 +182,32 @@ class _Writer:
             self.emit(f"v{op.out} = {text}", indent)
 
     def backward(self, op: Op, started: set[int], indent: int) -> None:
-        """The adjoint lines of ``op``; ``started`` holds slots whose gradient exists."""
-        derivatives = symbolic.forms(op.rule).derivatives
+        """The adjoint lines of ``op`` (its step of the tape's adjoint program), lowered to
+        Python; ``started`` holds slots whose gradient exists."""
+        step = self.steps[op.out]
         g = self.g(op.out)
-        if derivatives is None and self.vector[op.out]:
-            self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
-        if derivatives is None:
+        products: dict[int, str] = {}
+        if step.shares[0][1] is None:  # a custom Rule's lambdas, called as they are
+            if self.vector[op.out]:
+                self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
             fn = f"_D{op.out}"
             self.namespace[fn] = op.rule.derivatives
             args = ", ".join(self._text(s) for s in (*op.inputs, op.out))
             self.emit(f"_d = {fn}({args})", indent)
-            products = [f"_d[{k}] * {g}" for k in range(len(op.inputs))]
+            products = {k: f"_d[{k}] * {g}" for k, _, _ in step.shares}
         else:
             names = self._names(op)
-            names["g"] = (g, 4)
-            upstream = symbolic.Sym.arg("g")
-            products = [
-                symbolic.render(symbolic.chain(d, upstream), names, self.calls(op))
-                for d in derivatives
-            ]
-        for k, slot in enumerate(op.inputs):
-            if not self.needs[slot]:
-                continue
+            names["g"] = g  # a name: an atom
+            for k, product, template in step.shares:
+                if template is not None:
+                    text = symbolic.fill(template, names)[0]
+                else:
+                    text = symbolic.render(product, names, self.calls(op))
+                if self.vector[op.out] and "g" not in symbolic.placeholders(product):
+                    text = f"_full(n, {text})"  # a masked 0 is still one entry per example
+                products[k] = text
+        for k, _, _ in step.shares:
+            slot = op.inputs[k]
             product = products[k]
             if self.vector[op.out] and not self.vector[slot]:
                 # an array over the batch flows into a per-call value: sum over the batch
@@ -213,13 +229,20 @@ class _Writer:
             else:
                 self.emit(f"g{slot} += {product}", indent)
 
+    def _reads_vector(self, op: Op, form: symbolic.Sym) -> bool:
+        """Does ``form`` read an input of ``op`` that is an array over the batch?"""
+        return any(self.vector[op.inputs[int(name[1:])]] for name in symbolic.placeholders(form))
+
     def _text(self, slot: int) -> str:
         name = self.v(slot)
         return name[0] if isinstance(name, tuple) else name
 
     def _names(self, op: Op) -> dict[str, Any]:
-        names: dict[str, Any] = {f"x{k}": self.v(s) for k, s in enumerate(op.inputs)}
-        names["out"] = self.v(op.out)
+        get, ins = self.names.get, op.inputs
+        names: dict[str, Any] = {"x0": get(ins[0]) or f"v{ins[0]}"}
+        if len(ins) == 2:
+            names["x1"] = get(ins[1]) or f"v{ins[1]}"
+        names["out"] = get(op.out) or f"v{op.out}"
         return names
 
 
@@ -234,13 +257,37 @@ def _unpack(targets: list[str], source: str) -> str:
     return f"{', '.join(targets)} = {source}"
 
 
-def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
+def _finite(*xs: float) -> bool:
+    return all(map(math.isfinite, xs))
+
+
+class Unhoisted:
+    """A batched replay that runs every op once per example (built on first use): the
+    fallback of a hoisted replay whose summed gradients left the finite numbers."""
+
+    def __init__(self, tape: Tape) -> None:
+        self.tape = tape
+        self.replay: Callable[..., float] | None = None
+
+    def __call__(self, X: list[list[float]], P: list[Any], seed: float) -> float:
+        if self.replay is None:
+            self.replay, _ = build(self.tape, batch=True, hoist=False)
+        return self.replay(X, P, seed)
+
+
+def generate(tape: Tape, batch: bool, hoist: bool = True) -> tuple[str, dict[str, Any]]:
     """(source, namespace) of ``replay(X, P, seed)``.
 
     Without batch, ``X`` is the flat list of inputs; with batch, a list of such lists,
-    one per example, and ``seed`` weighs each example's loss (1/n for a mean)."""
+    one per example, and ``seed`` weighs each example's loss (1/n for a mean). With
+    batch, the ops that depend on no input run once and their gradients are summed
+    over the examples before they are backpropagated (``hoist``); if such a sum is
+    not finite the call is run again with every op per example (``Unhoisted``)."""
     needs = tape.needs_grad()
     vary = tape.varying() if batch else [False] * tape.n_slots
+    if batch and not hoist:  # every op per example, as eager: only leaves are shared
+        first_op = tape.first_const + len(tape.consts)
+        vary = [v or i >= first_op for i, v in enumerate(vary)]
     w = _Writer(tape, vary, needs)
     params = list(range(tape.first_param, tape.first_const))
     graded = [s for s in params if needs[s]]
@@ -281,6 +328,14 @@ def generate(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
             if needs[op.out]:
                 w.backward(op, inner, 2)
         w.alias.clear()  # copies made inside the loop end with it
+        hoisted = sorted(feeds - set(graded))
+        if hoisted:
+            # sum_i d * g_i = d * sum_i g_i, but the sum alone may overflow where eager's
+            # products do not (x * (w * 1e-10) over x = 1e308, 1e308): then run unhoisted
+            w.namespace["_finite"] = _finite
+            w.namespace["_unhoisted"] = Unhoisted(tape)
+            w.emit(f"if not _finite({', '.join(f'g{s}' for s in hoisted)}):")
+            w.emit("return _unhoisted(X, P, seed)", 2)
     elif needs[out]:
         w.emit(f"g{out} += seed" if out in started else f"g{out} = seed")
         started.add(out)
@@ -340,11 +395,90 @@ def generate_forward(tape: Tape, batch: bool) -> tuple[str, dict[str, Any]]:
 _count = [0]
 
 
-def build(tape: Tape, batch: bool, grad: bool = True) -> tuple[Callable[..., Any], str]:
+def build(
+    tape: Tape, batch: bool, grad: bool = True, hoist: bool = True
+) -> tuple[Callable[..., Any], str]:
     """The compiled replay function (``forward`` when not ``grad``) and its source."""
-    source, namespace = generate(tape, batch) if grad else generate_forward(tape, batch)
-    _count[0] += 1
-    filename = f"<autodiff compiled step {_count[0]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace["replay" if grad else "forward"], source
+    if grad:
+        source, namespace = generate(tape, batch, hoist)
+    else:
+        source, namespace = generate_forward(tape, batch)
+    name = "replay" if grad else "forward"
+    parts = [source]
+    if not batch and source.count("\n") > CHUNK_LINES:
+        parts = chunks(source, CHUNK_LINES)
+    return load(parts, namespace, name, "compiled step"), "".join(parts)
+
+
+# Python's compiler holds the syntax tree of a whole function while it compiles it (about
+# 3 KB per line): a function longer than this is compiled as a chain of shorter ones.
+CHUNK_LINES = 150_000
+
+_NAME = re.compile(r"\b(?:[vg]\d+|_d)\b")
+
+
+def chunks(source: str, size: int) -> list[str]:
+    """A straight-line ``def f(X, P, seed):`` (no loop) as functions of ``size`` lines
+    each, run in turn by ``f``: the same statements in the same order, so the same
+    floats; the variables that later parts read are handed on as one tuple."""
+    header, *body = source.splitlines()
+    signature = header[header.index("(") : header.index(")") + 1]
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    defined_in: list[set[str]] = []
+    used_in: list[set[str]] = []
+    for piece in pieces:
+        defined, used = set(), set()
+        for line in piece:
+            target, sep, value = line.partition(" = ")
+            if sep and "[" not in target and "." not in target:
+                defined.update(t.strip() for t in target.split(",") if t.strip())
+            used.update(_NAME.findall(value if sep else line))
+            if " += " in line or " -= " in line:
+                used.update(_NAME.findall(line))
+                defined.update(_NAME.findall(line.split("=")[0]))
+        defined_in.append(defined)
+        used_in.append(used)
+    parts, carried = [], []  # carried: the names handed from one part to the next
+    later_uses: list[set[str]] = [set() for _ in pieces]
+    for i in range(len(pieces) - 2, -1, -1):
+        later_uses[i] = later_uses[i + 1] | used_in[i + 1]
+    known: set[str] = set()
+    for i, piece in enumerate(pieces):
+        lines = [f"def _part{i}{signature[:-1]}, _S):"]
+        if carried:
+            lines.append(f"    {', '.join(carried)}, = _S")
+        lines.extend(piece)
+        known |= defined_in[i]
+        if i < len(pieces) - 1:
+            carried = sorted(known & later_uses[i])
+            lines.append(f"    return ({', '.join(carried)}{',' if carried else ''})")
+        parts.append("\n".join(lines) + "\n")
+    args = signature[1:-1]
+    main = [header, "    _S = ()"]
+    for i in range(len(pieces) - 1):
+        main.append(f"    _S = _part{i}({args}, _S)")
+    main.append(f"    return _part{len(pieces) - 1}({args}, _S)")
+    parts.append("\n".join(main) + "\n")
+    return parts
+
+
+def load(
+    source: str | list[str], namespace: dict[str, Any], name: str, kind: str
+) -> Callable[..., Any]:
+    """Compile ``source`` (or its parts, one by one), run it in ``namespace`` and return
+    the function ``name``.
+
+    Each source is put in ``linecache`` under a numbered file name, so tracebacks show
+    the generated line, and taken out when the function is collected (a compiled step
+    that is dropped leaves nothing behind)."""
+    filenames = []
+    for part in [source] if isinstance(source, str) else source:
+        _count[0] += 1
+        filename = f"<autodiff {kind} {_count[0]}>"
+        exec(compile(part, filename, "exec"), namespace)
+        linecache.cache[filename] = (len(part), None, part.splitlines(True), filename)
+        filenames.append(filename)
+    fn = namespace[name]
+    for filename in filenames:
+        weakref.finalize(fn, linecache.cache.pop, filename, None)
+    return fn

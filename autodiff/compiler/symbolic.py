@@ -205,7 +205,17 @@ class RuleForms:
     """A rule read symbolically: ``forward`` and ``derivatives`` as Sym trees over the
     placeholders ``x0`` (``x1``) and ``out``, or None where the lambda cannot be read."""
 
-    __slots__ = ("rule", "forward", "derivatives", "why")
+    __slots__ = (
+        "rule",
+        "forward",
+        "derivatives",
+        "why",
+        "forward_template",
+        "product_templates",
+        "reads",
+        "products",
+        "shares",
+    )
 
     def __init__(self, rule: rules.Rule) -> None:
         self.rule = rule
@@ -215,6 +225,27 @@ class RuleForms:
         self.forward = self._read(rule.forward, inputs)
         derivatives = self._read(rule.derivatives, [*inputs, Sym.arg("out")], many=True)
         self.derivatives = derivatives
+        # the same texts as render() gives, precomputed where the form is plain arithmetic
+        self.forward_template = None if self.forward is None else template(self.forward)
+        # each input's share of the output's gradient g: the adjoint program's expressions
+        self.products = (
+            None if derivatives is None else [chain(d, Sym.arg("g")) for d in derivatives]
+        )
+        self.product_templates = (
+            None if self.products is None else [template(p) for p in self.products]
+        )
+        # (k, product, template) per input: the adjoint program's shares for this rule
+        self.shares = [
+            (k, None if self.products is None else self.products[k], t)
+            for k, t in enumerate(self.product_templates or [None] * rule.arity)
+        ]
+        # per derivative: the positions (0, 1 for the inputs, arity for out) it reads
+        order = [*names, "out"]
+        self.reads = (
+            None
+            if derivatives is None
+            else [sorted(order.index(p) for p in placeholders(d)) for d in derivatives]
+        )
 
     def _read(self, fn: Callable[..., Any], args: list[Sym], many: bool = False) -> Any:
         try:
@@ -333,6 +364,77 @@ def _render(expr: Sym, names: dict[str, Any], calls: Any) -> tuple[str, int]:
         inner, ip = parts[0]
         return (f"-{inner}" if ip >= 3 else f"-({inner})"), 3
     return calls(expr.fn, [text for text, _ in parts]), 4
+
+
+class _NotArithmetic(Exception):
+    pass
+
+
+Template = tuple[list[Any], Any]  # pieces (text, or (placeholder, precedence it needs)), prec
+
+
+def template(expr: Sym) -> Template | None:
+    """``expr`` as a fill-in template, if it is plain arithmetic (no call): ``fill`` then
+    gives render()'s text without walking the tree again (generation is linear in ops
+    with a small constant: one join per op)."""
+    pieces: list[Any] = []
+    try:
+        prec = _pieces(expr, 0, pieces)
+    except _NotArithmetic:
+        return None
+    return pieces, prec
+
+
+def _pieces(expr: Sym, need: int, out: list[Any]) -> int | None:
+    """Append ``expr``'s pieces; its precedence (None for a bare placeholder)."""
+    if expr.fn == "arg":
+        out.append((expr.args[0], need))
+        return None
+    if expr.fn == "const":
+        text = number(expr.args[0])
+        prec = 3 if text.startswith("-") else 4
+    elif expr.fn in _INFIX:
+        symbol, prec = _INFIX[expr.fn]
+        left, right = expr.args
+        inner: list[Any] = []
+        _operand(left, prec, inner)
+        inner.append(f" {symbol} ")
+        _operand(right, prec + 1, inner)
+    elif expr.fn == "neg":
+        inner = ["-"]
+        _operand(expr.args[0], 3, inner)
+        prec = 3
+    else:
+        raise _NotArithmetic
+    if expr.fn == "const":
+        inner = [text]
+    if prec < need:
+        out.append("(")
+        out.extend(inner)
+        out.append(")")
+    else:
+        out.extend(inner)
+    return prec
+
+
+def _operand(expr: Sym, need: int, out: list[Any]) -> None:
+    _pieces(expr, need, out)
+
+
+def fill(t: Template, names: dict[str, Any]) -> tuple[str, int]:
+    """(text, precedence) of a template with its placeholders named, as render() writes it."""
+    pieces, prec = t
+    parts = []
+    for piece in pieces:
+        if type(piece) is str:
+            parts.append(piece)
+            continue
+        name = names[piece[0]]
+        text, have = name if type(name) is tuple else (name, 4)
+        if prec is None:  # the whole expression is this placeholder
+            return text, have
+        parts.append(text if have >= piece[1] else f"({text})")
+    return "".join(parts), prec
 
 
 def number(x: float) -> str:

@@ -48,6 +48,27 @@ class Op:
         self.inputs = inputs
 
 
+class AdjointOp:
+    """One op's step of the adjoint program: its shares, in input order.
+
+    A share is a tuple ``(k, product, template)``: ``g[op.inputs[k]] += product``, the
+    share of input ``k`` in the gradient g of the op's output. ``product`` is an
+    expression (symbolic.Sym) over the placeholders x0, x1, out and g in the closed
+    vocabulary (+ - * neg, the elementary functions, ``div``, the masks
+    ``masked_unless_positive`` and ``masked_where_zero``), or None for a custom Rule
+    whose lambdas cannot be read: then the share is ``derivatives(...)[k] * g``, a call
+    of the rule's own lambda. ``template`` is ``product`` precomputed as text where it
+    is plain arithmetic (symbolic.template). Tuples, not objects: a 65k-op tape has
+    130k shares and the program is built on every compile (ops whose inputs all need
+    a gradient share their rule's list)."""
+
+    __slots__ = ("op", "shares")
+
+    def __init__(self, op: Op, shares: list[tuple[int, Any, Any]]) -> None:
+        self.op = op
+        self.shares = shares
+
+
 class Tape:
     """A traced program. Slots: ``inputs`` (flat argument order), ``params``, ``consts``,
     then one per op; ``output`` is the slot of f's result. ``len(tape)`` counts ops."""
@@ -99,8 +120,8 @@ class Tape:
 
     def needs_grad(self, wrt: str = "params") -> list[bool]:
         """For each slot: does a gradient wrt the params (or the inputs too) flow through it?"""
-        kinds = ("param",) if wrt == "params" else ("param", "input")
-        needs = [self.kind(i) in kinds for i in range(self.n_slots)]
+        first = self.n_inputs if wrt == "params" else 0
+        needs = [first <= i < self.first_const for i in range(self.n_slots)]
         for op in self.ops:
             needs[op.out] = any(needs[i] for i in op.inputs)
         return needs
@@ -111,6 +132,29 @@ class Tape:
         for op in self.ops:
             vary[op.out] = any(vary[i] for i in op.inputs)
         return vary
+
+    def adjoint_program(
+        self, wrt: str = "params", needs: list[bool] | None = None
+    ) -> list[AdjointOp]:
+        """Reverse mode as a program, derived once from the tape: last op first, every op a
+        gradient flows through, with one share per input that needs a gradient. The
+        backends and the listing are lowerings of it (each writes the same expressions
+        with its own table of how to compute a vocabulary function)."""
+        if needs is None:
+            needs = self.needs_grad(wrt)
+        program = []
+        of_rule: dict[Rule, list[Any]] = {}  # a rule's shares, looked up once per tape
+        for op in reversed(self.ops):
+            if not needs[op.out]:
+                continue
+            ins = op.inputs
+            shares = of_rule.get(op.rule)
+            if shares is None:
+                shares = of_rule[op.rule] = symbolic.forms(op.rule).shares
+            if not (needs[ins[0]] and (len(ins) == 1 or needs[ins[1]])):
+                shares = [share for share in shares if needs[ins[share[0]]]]
+            program.append(AdjointOp(op, shares))  # the rule's own list when all need it
+        return program
 
     # the listings
     def forward_listing(self) -> list[str]:
@@ -134,14 +178,12 @@ class Tape:
 
     def adjoint_listing(self) -> list[str]:
         """The chain rule, last op first: ``g3 += v5 * g7``; gradients start at 0."""
-        needs = self.needs_grad(wrt="inputs")
         lines = [f"g{self.output} = 1.0"]
-        for op in reversed(self.ops):
-            if not needs[op.out]:
-                continue
-            for k, d in enumerate(adjoint_terms(op)):
-                if needs[op.inputs[k]]:
-                    lines.append(f"{accumulate(op, k, d, 'g'):<28}  # {op.rule.name}")
+        for step in self.adjoint_program(wrt="inputs"):
+            op = step.op
+            for share in step.shares:
+                text = share_text(op, share)
+                lines.append(f"{accumulate(op, share[0], text, 'g'):<28}  # {op.rule.name}")
         return lines
 
     def __str__(self) -> str:
@@ -193,28 +235,26 @@ def forward_text(op: Op) -> str:
     return symbolic.render(form, slot_names(op))
 
 
-def adjoint_terms(op: Op) -> list[str]:
-    """Each input's local derivative as text (``v5``, ``1.0 - v7 * v7``)."""
-    derivatives = symbolic.forms(op.rule).derivatives
-    if derivatives is None:
+def share_text(op: Op, share: tuple[int, Any, Any]) -> str:
+    """The listing's lowering of a Share: its expression with vocabulary functions as
+    calls (``v5 * g7``, ``(1.0 - v7 * v7) * g7``, ``g7``, ``div(g7, v2)`` for a dividing
+    derivative, ``masked_unless_positive(v0, g7)`` for a masking one): the same
+    expression the backends compute, so what is printed is what runs."""
+    k, product, _ = share
+    g = f"g{op.out}"
+    if product is None:
         args = ", ".join(f"v{s}" for s in (*op.inputs, op.out))
-        return [f"d{op.rule.name}[{k}]({args})" for k in range(len(op.inputs))]
-    names = slot_names(op)
-    terms = []
-    for d in derivatives:
-        text, prec = symbolic.render_with_precedence(d, names)
-        terms.append(text if prec >= 2 else f"({text})")  # a sum is put in parentheses
-    return terms
+        return f"d{op.rule.name}[{k}]({args}) * {g}"
+    names: dict[str, Any] = dict(slot_names(op), g=g)
+    return symbolic.render(product, names)
 
 
-def accumulate(op: Op, k: int, derivative: str, prefix: str) -> str:
-    """``g3 += v5 * g7`` (``+= g7`` for a derivative of 1, ``-= g7`` for -1)."""
+def accumulate(op: Op, k: int, product: str, prefix: str) -> str:
+    """``g3 += v5 * g7`` (``g3 -= g7`` for a product ``-g7``)."""
     target, source = f"{prefix}{op.inputs[k]}", f"{prefix}{op.out}"
-    if derivative == "1.0":
-        return f"{target} += {source}"
-    if derivative == "-1.0":
+    if product == f"-{source}":
         return f"{target} -= {source}"
-    return f"{target} += {derivative} * {source}"
+    return f"{target} += {product}"
 
 
 def trace(
