@@ -116,6 +116,20 @@ class Program:
             nodes.append(out)
         return nodes[-1]
 
+    def folded(self, inputs: Sequence[Value]) -> Value:
+        """The program with every node that depends on no input computed as a plain float
+        first (by the rules' forward functions, as eager computes it): what f is to a
+        forward-mode sweep that gives those nodes no tangent at all."""
+        nodes: list[Any] = [*inputs, *self.params, *self.consts]
+        for step in self.steps:
+            args = [nodes[-1 - a % len(nodes)] if isinstance(a, int) else a for a in step.args]
+            if any(isinstance(a, Value) for a in args):
+                nodes.append(apply_step(step, args))
+            else:
+                nodes.append(float(step.rule.forward(*args)))
+        out = nodes[-1]
+        return out if isinstance(out, Value) else Value(out)
+
     def rules_used(self) -> set[str]:
         return {s.rule.name for s in self.steps}
 
