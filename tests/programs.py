@@ -102,33 +102,23 @@ class Program:
         calls: list | None = None,
     ) -> Value:
         """Run the program on Values. ``nudge(value)`` may move each op's result;
-        ``calls`` (a list) receives each op's (rule name, argument floats)."""
+        ``calls`` (a list) receives each op's (rule, argument floats, and for each
+        argument whether it depends on an input)."""
         nodes: list[Value] = [*inputs, *params, *(Value(c) for c in self.consts)]
+        varies = [True] * len(inputs) + [False] * (len(nodes) - len(inputs))
         for step in self.steps:
-            args = [nodes[-1 - a % len(nodes)] if isinstance(a, int) else a for a in step.args]
+            picked = [-1 - a % len(nodes) if isinstance(a, int) else None for a in step.args]
+            args = [a if k is None else nodes[k] for a, k in zip(step.args, picked, strict=True)]
+            flags = [k is not None and varies[k] for k in picked]
             if calls is not None:
-                calls.append(
-                    (step.rule.name, [a.data if isinstance(a, Value) else a for a in args])
-                )
+                floats = [a.data if isinstance(a, Value) else a for a in args]
+                calls.append((step.rule, floats, flags))
             out = apply_step(step, args)
             if nudge is not None:
                 nudge(out)
             nodes.append(out)
+            varies.append(any(flags))
         return nodes[-1]
-
-    def folded(self, inputs: Sequence[Value]) -> Value:
-        """The program with every node that depends on no input computed as a plain float
-        first (by the rules' forward functions, as eager computes it): what f is to a
-        forward-mode sweep that gives those nodes no tangent at all."""
-        nodes: list[Any] = [*inputs, *self.params, *self.consts]
-        for step in self.steps:
-            args = [nodes[-1 - a % len(nodes)] if isinstance(a, int) else a for a in step.args]
-            if any(isinstance(a, Value) for a in args):
-                nodes.append(apply_step(step, args))
-            else:
-                nodes.append(float(step.rule.forward(*args)))
-        out = nodes[-1]
-        return out if isinstance(out, Value) else Value(out)
 
     def rules_used(self) -> set[str]:
         return {s.rule.name for s in self.steps}
