@@ -9,7 +9,8 @@ layer fusion. Each is compared:
   every gradient, nan positions and signs of zero included (``same``), on the traced
   call and on a replay at other inputs.
 - eager vs the Python backend with ``batch="mean"``/``"sum"`` (1, 3, 7, 16 examples), and
-  vs the numpy backend (``batch=None`` too): within ``TOLERANCE``. Eager here is the sum
+  vs the numpy backend (``batch=None`` too): within the tolerance below, on the traced
+  call or on a replay after a call at other examples (of another batch size). Eager here is the sum
   over examples of ``f(x_i).backward(gradient=seed)``, seed 1/n for the mean.
 - ``jvp`` along a random direction vs the reverse-mode gradient's dot product with it.
 - PyTorch float64 running the same program (skipped when torch is not importable).
@@ -234,19 +235,36 @@ def compiled(
     mode: str | None,
     backend: str,
     made: list | None = None,
+    traced_on: Sequence[Sequence[float]] | None = None,
 ) -> tuple[float, list[float]]:
-    """The compiled step's loss and gradients, traced on the first example (the step is
-    appended to ``made``)."""
+    """The compiled step's loss and gradients on ``examples``: traced on them, or first
+    called on ``traced_on`` (then the gradients are zeroed and ``examples`` replayed).
+    The step is appended to ``made``."""
     ps = [Value(p) for p in params]
     step = autodiff.compile(lambda *xs: f(xs, ps, None), params=ps, batch=mode, backend=backend)
     if made is not None:
         made.append(step)
-    if mode is None:
-        (xs,) = examples
-        loss = step(*xs)
-    else:
-        loss = step(*[list(column) for column in zip(*examples, strict=True)])
+
+    def call(examples: Sequence[Sequence[float]]) -> float:
+        if mode is None:
+            (xs,) = examples
+            return step(*xs)
+        return step(*[list(column) for column in zip(*examples, strict=True)])
+
+    if traced_on is not None:
+        call(traced_on)
+        for p in ps:
+            p.grad = 0.0
+    loss = call(examples)
     return loss, [p.grad for p in ps]
+
+
+def _traced_on(data: st.DataObject, n_inputs: int, batched: bool) -> list[list[float]] | None:
+    """None (trace on the examples compared), or other examples to trace on first."""
+    if not data.draw(st.booleans(), label="replay"):
+        return None
+    n = data.draw(st.sampled_from(BATCH_SIZES), label="traced batch size") if batched else 1
+    return _examples(data, n_inputs, n)
 
 
 def _run(program: Program | Network) -> Callable[..., Value]:
@@ -313,7 +331,8 @@ def _batch_categorise(program: Program, backend: str):
 def test_python_backend_batched_matches_eager(program, mode, n, data):
     examples = _examples(data, program.n_inputs, n)
     expected, nudged = reference(_run(program), program.params, examples, mode)
-    got = compiled(_run(program), program.params, examples, mode, "python")
+    first = _traced_on(data, program.n_inputs, True)
+    got = compiled(_run(program), program.params, examples, mode, "python", traced_on=first)
     _check_close(got, expected, nudged, _batch_categorise(program, "python"))
 
 
@@ -334,7 +353,8 @@ def test_numpy_backend_matches_eager(program, mode, n, data):
     pytest.importorskip("numpy")
     examples = _examples(data, program.n_inputs, 1 if mode is None else n)
     expected, nudged = reference(_run(program), program.params, examples, mode)
-    got = compiled(_run(program), program.params, examples, mode, "numpy")
+    first = _traced_on(data, program.n_inputs, mode is not None)
+    got = compiled(_run(program), program.params, examples, mode, "numpy", traced_on=first)
     categorise = _batch_categorise(program, "numpy")
 
     def numpy_categorise(g: float, e: float) -> str | None:
