@@ -32,7 +32,7 @@ EXPONENTS = (0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5, 2.5)
 MIN_SUBNORMAL = 5e-324
 MIN_NORMAL = 2.2250738585072014e-308
 # IEEE edge values: signed zeros, subnormals, the smallest normal, infinities, nan,
-# numbers whose products overflow or underflow, and a few exact small numbers.
+# numbers whose products (and sums) overflow or underflow, and a few exact small numbers.
 SPECIAL = (
     0.0,
     -0.0,
@@ -45,6 +45,8 @@ SPECIAL = (
     math.nan,
     1e300,
     -1e300,
+    1e308,  # two of them sum to inf: batched sums overflow where each example does not
+    -1.7976931348623157e308,  # -max float
     1e-300,
     -1e-300,
     1.0,
