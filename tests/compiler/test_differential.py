@@ -8,12 +8,17 @@ layer fusion. Each is compared:
 - eager ``backward()`` vs the Python backend, ``batch=None``: bit-identical, loss and
   every gradient, nan positions and signs of zero included (``same``), on the traced
   call and on a replay at other inputs.
-- eager vs the Python backend with ``batch="mean"``/``"sum"`` (1, 3, 7, 16 examples), and
-  vs the numpy backend (``batch=None`` too): within the tolerance below, on the traced
-  call or on a replay after a call at other examples (of another batch size). Eager here is the sum
-  over examples of ``f(x_i).backward(gradient=seed)``, seed 1/n for the mean.
-- ``jvp`` along a random direction vs the reverse-mode gradient's dot product with it.
-- PyTorch float64 running the same program (skipped when torch is not importable).
+- eager vs the Python backend with ``batch="mean"``/``"sum"`` (1, 3, 7, 16 examples),
+  and vs the numpy backend (``batch=None`` too): within the tolerance below, on the
+  traced call or on a replay after a call at other examples (of another batch size).
+  Eager here is the sum over examples of ``f(x_i).backward(gradient=seed)``, seed 1/n
+  for the mean.
+- ``jvp`` along a random direction: its value bit-identical to eager's, its slope within
+  the tolerance of the reverse-mode gradient's dot product with the direction, where
+  every term of that dot product is finite (else inf - inf may come out either way).
+- PyTorch float64 running the same program (skipped when torch is not importable);
+  where it differs, each op of the run is compared with PyTorch's at its own arguments,
+  and every op-level difference must be one named in ``TORCH_DIFFERENCES``.
 
 Why a tolerance, and which: batched and numpy replays sum in another order (over the
 batch, in a layer's matrix product; the part of f that depends on no input is
@@ -34,7 +39,10 @@ Known bugs (issue 16) are ``KNOWN_BROKEN``: each has a pinned reproducer marked 
 xfail, and the random tests let only that category's mismatches through, counted by
 name with ``hypothesis.event``. Delete an entry when its fix lands: its reproducer and
 the random search must then pass. Legitimate differences are named in
-``NUMPY_DIFFERENCES`` and ``TORCH_DIFFERENCES``; nothing is skipped silently.
+``NUMPY_DIFFERENCES``, ``JVP_DIFFERENCES`` and ``TORCH_DIFFERENCES``, each recognised by
+what the eager run did (an op at the arguments where the difference lies), and counted
+with ``hypothesis.event``; nothing is skipped silently
+(``--hypothesis-show-statistics`` lists the counts).
 
 Run ``HYPOTHESIS_PROFILE=thorough python -m pytest tests/compiler/test_differential.py``
 for a deeper search.
