@@ -3,7 +3,7 @@
 Programs (``tests/programs.py``) are random DAGs over every row of the rule table (and
 ``x ** k``), on IEEE edge values (±0, subnormals, ±inf, nan, 1e±300) and ordinary
 numbers, plus random layered networks with skip connections for the numpy backend's
-layer fusion. Each is compared:
+layer fusion (on ordinary inputs, or on the edge values). Each is compared:
 
 - eager ``backward()`` vs the Python backend, ``batch=None``: bit-identical, loss and
   every gradient, nan positions and signs of zero included (``same``), on the traced
@@ -402,7 +402,8 @@ def test_numpy_backend_matches_eager(program, mode, n, data):
 @given(networks(), st.sampled_from(["mean", "sum"]), st.sampled_from(BATCH_SIZES), st.data())
 def test_numpy_layer_fusion_matches_eager_on_random_networks(network, mode, n, data):
     pytest.importorskip("numpy")
-    examples = _examples(data, network.n_inputs, n, st.floats(-2.0, 2.0))
+    special = data.draw(st.booleans(), label="IEEE edge values")  # else ordinary inputs
+    examples = _examples(data, network.n_inputs, n, numbers if special else st.floats(-2, 2))
     expected, nudged = reference(_run(network), network.params, examples, mode)
     python = compiled(_run(network), network.params, examples, mode, "python")
     _check_close(python, expected, nudged, lambda g, e: None)
