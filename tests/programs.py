@@ -104,18 +104,19 @@ class Program:
         calls: list | None = None,
     ) -> Value:
         """Run the program on Values. ``nudge(value)`` may move each op's result;
-        ``calls`` (a list) receives each op's (rule, argument floats, and for each
-        argument whether it depends on an input)."""
+        ``calls`` (a list) receives each op's (rule, argument floats, for each argument
+        whether it depends on an input, the arguments, the output Value)."""
         nodes: list[Value] = [*inputs, *params, *(Value(c) for c in self.consts)]
         varies = [True] * len(inputs) + [False] * (len(nodes) - len(inputs))
         for step in self.steps:
             picked = [-1 - a % len(nodes) if isinstance(a, int) else None for a in step.args]
             args = [a if k is None else nodes[k] for a, k in zip(step.args, picked, strict=True)]
             flags = [k is not None and varies[k] for k in picked]
-            if calls is not None:
+            if calls is not None:  # (read before the op: a nudge may move it)
                 floats = [a.data if isinstance(a, Value) else a for a in args]
-                calls.append((step.rule, floats, flags))
             out = apply_step(step, args)
+            if calls is not None:
+                calls.append((step.rule, floats, flags, args, out))
             if nudge is not None:
                 nudge(out)
             nodes.append(out)

@@ -30,6 +30,10 @@ tanh(x)^2`` near ``|tanh x| = 1``). So the tolerance is measured on the program 
 eager is run again with every op's (finite, non-zero) result moved by one ulp, in two
 patterns, and a result is accepted within ``REL`` of eager's plus ``SPREAD`` times the
 largest change those runs showed (or equal to one of them, as at an overflow's edge).
+Where the terms of a gradient cancel (exactly, in eager's order: ``w / -w`` over three
+examples), another order leaves a residue of an ulp of the terms, so ``REL`` is taken of
+the larger of the result and the sum of its terms' magnitudes (each example's gradient,
+and each ``|local derivative * output gradient|`` flowing into a parameter).
 On a well-conditioned program that is ``REL`` = 1e-9 relative, plus ``ABS`` = 1e-320 for
 the subnormal range, where an ulp is 5e-324 and every example's gradient rounds on its own
 (eager seeds each example with 1/n: 2w/3 at w = 5e-324 rounds to 5e-324 three times). The
@@ -235,18 +239,40 @@ def eager(
     sizes = [0.0] * (1 + len(ps))
     for xs in examples:
         inputs = [Value(x) for x in xs]
-        out = f(inputs, ps, nudge)
+        calls: list = []
+        out = f(inputs, ps, nudge, calls)
         before = [p.grad for p in ps]
         out.backward(gradient=seed)
         losses.append(out.data)
         input_grads.append([x.grad for x in inputs])
         terms = [out.data * seed] + [p.grad - b for p, b in zip(ps, before, strict=True)]
         sizes = [a + abs(t) for a, t in zip(sizes, terms, strict=True)]
+        for k, size in _terms_into_parameters(calls, ps).items():
+            sizes[1 + k] += size
     total = losses[0]  # not 0.0 + ...: that would turn a loss of -0.0 into 0.0
     for loss in losses[1:]:
         total += loss
     loss = total / len(examples) if mode == "mean" else total
     return Result(loss, [p.grad for p in ps], input_grads, sizes)
+
+
+def _terms_into_parameters(calls: list, ps: list[Value]) -> dict[int, float]:
+    """Per parameter, the sum of |local derivative * output gradient| over the ops that
+    read it: the size of the terms its gradient adds up, which may cancel exactly in one
+    example and leave a rounding residue when summed in another order."""
+    index = {id(p): k for k, p in enumerate(ps)}
+    sizes: dict[int, float] = {}
+    for rule, floats, _, args, out in calls:
+        if not any(id(a) in index for a in args):
+            continue
+        fresh = [Value(x) for x in floats]
+        rule(*fresh).backward()
+        for a, local in zip(args, fresh, strict=True):
+            k = index.get(id(a))
+            term = abs(local.grad * out.grad)
+            if k is not None and math.isfinite(term):
+                sizes[k] = sizes.get(k, 0.0) + term
+    return sizes
 
 
 def reference(f, params, examples, mode=None) -> tuple[Result, list[Result]]:
@@ -296,8 +322,8 @@ def _traced_on(data: st.DataObject, n_inputs: int, batched: bool) -> list[list[f
 
 def _run(program: Program | Network) -> Callable[..., Value]:
     if isinstance(program, Network):
-        return lambda xs, ps, nudge: program(xs, ps)
-    return lambda xs, ps, nudge: program(xs, ps, nudge)
+        return lambda xs, ps, nudge, calls=None: program(xs, ps)
+    return lambda xs, ps, nudge, calls=None: program(xs, ps, nudge, calls)
 
 
 def _examples(data: st.DataObject, n_inputs: int, n: int, values=numbers) -> list[list[float]]:
@@ -370,7 +396,7 @@ def _numpy_difference(program: Program, examples: list[list[float]]) -> str | No
     for xs in examples:
         calls: list = []
         program([Value(x) for x in xs], [Value(p) for p in program.params], None, calls)
-        for rule, args, _ in calls:
+        for rule, args, *_ in calls:
             if rule.name in ("**0.5", "**-0.5") and (args[0] == -math.inf or same(args[0], -0.0)):
                 return "numpy-pow-half-is-sqrt"
     return None
@@ -460,7 +486,7 @@ def _poles(program: Program, xs: list[float]) -> tuple[bool, bool]:
     calls: list = []
     program([Value(x) for x in xs], [Value(p) for p in program.params], None, calls)
     fixed = varying = False
-    for rule, args, flags in calls:
+    for rule, args, flags, *_ in calls:
         ins = [Value(a) for a in args]
         rule(*ins).backward()
         for v, depends in zip(ins, flags, strict=True):
