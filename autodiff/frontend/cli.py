@@ -160,6 +160,8 @@ def _run_walkthrough(args: argparse.Namespace) -> int:
     from nn import article
     from nn.article_report import report
 
+    if _outputs_refused(args):
+        return 2
     result = article.walkthrough(args.convention, lr=args.lr, steps=args.steps)
     if args.json:
         print(json.dumps(article.to_json(result), indent=2))
@@ -247,6 +249,17 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise _FileError(args.frames, error) from None
 
 
+def _outputs_refused(args: argparse.Namespace) -> bool:
+    """True after one line when a path to write is bad: said before any result is printed,
+    so a refused command's stdout is empty."""
+    try:
+        _check_outputs(args)
+    except _FileError as error:
+        _fail(args.command, error)
+        return True
+    return False
+
+
 class _FileError(Exception):
     """A file or folder the user named could not be written: names their path, not ours."""
 
@@ -331,6 +344,8 @@ def _run_grad(args: argparse.Namespace) -> int:
         out, gradients = _differentiate(args)
     except ExpressionError as error:
         return _fail("grad", error)
+    if _outputs_refused(args):
+        return 2
     if args.json:
         report = {"value": _json_number(out.data), "gradients": {}}
         report["gradients"] = {name: _json_number(g) for name, g in gradients.items()}
