@@ -567,6 +567,13 @@ def _train_digits(
         f"softmax cross-entropy; {args.optimizer} lr {lr:g}, {args.epochs} epochs, "
         f"batches of {args.batch_size}"
     )
+    if not args.eager and not nn.compiled.numpy_available():
+        # said before the wait: digits on the Python backend take 17 s, on numpy about 5
+        _note(
+            "train",
+            "numpy is not installed: the compiled run uses the Python backend, several times "
+            'slower; pip install "autodiff-scalar[fast]" for the numpy one',
+        )
     history = nn.fit(
         model,
         X_train,

@@ -241,3 +241,42 @@ def test_train_digits_draws_nothing_unless_asked(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(DIGITS_QUICK) == 0
     assert list(tmp_path.iterdir()) == []
+
+
+class _Stop(Exception):
+    """Raised by a stand-in fit: the test stops before training."""
+
+
+def test_train_digits_without_numpy_says_the_fast_extra_before_training(monkeypatch, capsys):
+    # without numpy the compiled run is the Python backend, several times slower (README:
+    # 17 s against 5 s): a learner is told how to get the fast one before waiting for it
+    import nn
+
+    def stop(*args, **kwargs):
+        raise _Stop  # the hint is checked, not the (slow) training
+
+    monkeypatch.setattr("nn.compiled.numpy_available", lambda: False)
+    monkeypatch.setattr(nn, "fit", stop)
+    with pytest.raises(_Stop):
+        main(["train", "digits", "--no-progress"])
+    err = capsys.readouterr().err
+    assert err == (
+        "autodiff train: numpy is not installed: the compiled run uses the Python backend, "
+        'several times slower; pip install "autodiff-scalar[fast]" for the numpy one\n'
+    )
+
+
+def test_train_digits_eager_or_with_numpy_gives_no_hint(monkeypatch, capsys):
+    import nn
+
+    def stop(*args, **kwargs):
+        raise _Stop
+
+    monkeypatch.setattr(nn, "fit", stop)
+    monkeypatch.setattr("nn.compiled.numpy_available", lambda: True)
+    with pytest.raises(_Stop):
+        main(["train", "digits", "--no-progress"])
+    monkeypatch.setattr("nn.compiled.numpy_available", lambda: False)
+    with pytest.raises(_Stop):
+        main(["train", "digits", "--no-progress", "--eager"])
+    assert capsys.readouterr().err == ""
