@@ -668,7 +668,7 @@ def test_frames_have_the_same_time_limit(tmp_path, monkeypatch):
     with pytest.raises(GraphvizTimeout, match="the frames' graph within 0.5 s"):
         render_backward_steps(micrograd_neuron(), out, timeout=0.5)
     assert not alive(int((tmp_path / "pid").read_text()))
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # not even an empty folder
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the fake dot is a shell script")
