@@ -521,7 +521,7 @@ def _train_toy(
     optimizer = optimizer_class(model.parameters(), lr=lr)
     print(
         f"{args.dataset}: {len(X_train)} training and {len(X_test)} test samples; {model}; "
-        f"{args.optimizer} lr {lr:g}, {args.epochs} epochs, batches of {args.batch_size}"
+        f"{args.optimizer} lr {lr:g}, {_epochs(args.epochs)}, batches of {args.batch_size}"
     )
     history = nn.fit(
         model,
@@ -551,6 +551,10 @@ def _train_toy(
     return 0
 
 
+def _epochs(n: int) -> str:
+    return "1 epoch" if n == 1 else f"{n} epochs"
+
+
 def _train_digits(
     args: argparse.Namespace, hidden: list[int], lr: float, plot_path: str | None
 ) -> int:
@@ -564,7 +568,7 @@ def _train_digits(
     optimizer = optimizer_class(model.parameters(), lr=lr)
     print(
         f"digits: {len(X_train)} training and {len(X_test)} test images (8x8); {model}; "
-        f"softmax cross-entropy; {args.optimizer} lr {lr:g}, {args.epochs} epochs, "
+        f"softmax cross-entropy; {args.optimizer} lr {lr:g}, {_epochs(args.epochs)}, "
         f"batches of {args.batch_size}"
     )
     if not args.eager and not nn.compiled.numpy_available():

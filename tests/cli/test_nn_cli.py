@@ -280,3 +280,10 @@ def test_train_digits_eager_or_with_numpy_gives_no_hint(monkeypatch, capsys):
     with pytest.raises(_Stop):
         main(["train", "digits", "--no-progress", "--eager"])
     assert capsys.readouterr().err == ""
+
+
+def test_the_header_counts_one_epoch_and_one_sample_per_batch_in_the_singular(capsys):
+    argv = ["train", "xor", "--epochs", "1", "--batch-size", "1", "--samples", "40"]
+    assert main([*argv, "--hidden", "4", "--no-progress", "--no-plot"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.endswith("sgd lr 0.1, 1 epoch, batches of 1")
