@@ -188,7 +188,7 @@ def test_train_digits_says_what_it_trains_and_the_path_taken(digits_run):
     lines, _ = digits_run
     assert lines[0] == (
         "digits: 1347 training and 450 test images (8x8); MLP(64 -> 32 relu -> 10 linear); "
-        "softmax cross-entropy; adam lr 0.01, 1 epochs, batches of 32"
+        "softmax cross-entropy; adam lr 0.01, 1 epoch, batches of 32"
     )
     assert lines[1] in ("trained: compiled (numpy backend)", "trained: compiled (python backend)")
     assert lines[2].startswith("train accuracy: ")
