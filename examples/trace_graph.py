@@ -2,6 +2,8 @@
 
     python examples/trace_graph.py [OUT_DIR]      # writes OUT_DIR/expression.svg, neuron.svg
 
+OUT_DIR (default: out) is made if missing; its parent folder must exist.
+
 Needs Graphviz: `dot` on PATH, or graphviz-pure (installed with autodiff where it has a wheel).
 """
 
@@ -39,8 +41,25 @@ def neuron() -> Value:
     return y
 
 
+def _make_folder(folder: Path) -> str:
+    """Make OUT_DIR itself (not its parents, so a typo is said); "" or what went wrong."""
+    try:
+        folder.mkdir(exist_ok=True)
+    except FileNotFoundError:
+        return f"the folder {folder.parent} does not exist"
+    except FileExistsError:
+        return "it is a file, not a folder"
+    except OSError as error:
+        return error.strerror or str(error)
+    return ""
+
+
 def main(argv: list[str]) -> int:
     out_dir = Path(argv[0]) if argv else Path("out")
+    problem = _make_folder(out_dir)
+    if problem:
+        print(f"trace_graph: cannot write {out_dir}: {problem}", file=sys.stderr)
+        return 1
     try:
         for name, root in (("expression", expression()), ("neuron", neuron())):
             print(f"wrote {render(root, out_dir / f'{name}.svg')}")

@@ -73,8 +73,12 @@ def confusion_matrix(
         classes = 1 + max(*y, *predicted)
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
         raise ValueError(f"classes expected a positive int, got {classes!r}")
-    if max(*y, *predicted) >= classes:
-        raise ValueError(f"a label or prediction is not below classes={classes}")
+    for kind, labels in (("true label", y), ("prediction", predicted)):
+        for i, label in enumerate(labels):
+            if label >= classes:
+                raise ValueError(
+                    f"confusion_matrix: {kind} {label} of sample {i} is not below classes={classes}"
+                )
     matrix = [[0] * classes for _ in range(classes)]
     for t, p in zip(y, predicted, strict=True):
         matrix[t][p] += 1

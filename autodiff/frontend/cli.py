@@ -160,6 +160,8 @@ def _run_walkthrough(args: argparse.Namespace) -> int:
     from nn import article
     from nn.article_report import report
 
+    if _outputs_refused(args):
+        return 2
     result = article.walkthrough(args.convention, lr=args.lr, steps=args.steps)
     if args.json:
         print(json.dumps(article.to_json(result), indent=2))
@@ -247,6 +249,17 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise _FileError(args.frames, error) from None
 
 
+def _outputs_refused(args: argparse.Namespace) -> bool:
+    """True after one line when a path to write is bad: said before any result is printed,
+    so a refused command's stdout is empty."""
+    try:
+        _check_outputs(args)
+    except _FileError as error:
+        _fail(args.command, error)
+        return True
+    return False
+
+
 class _FileError(Exception):
     """A file or folder the user named could not be written: names their path, not ours."""
 
@@ -331,6 +344,8 @@ def _run_grad(args: argparse.Namespace) -> int:
         out, gradients = _differentiate(args)
     except ExpressionError as error:
         return _fail("grad", error)
+    if _outputs_refused(args):
+        return 2
     if args.json:
         report = {"value": _json_number(out.data), "gradients": {}}
         report["gradients"] = {name: _json_number(g) for name, g in gradients.items()}
@@ -506,7 +521,7 @@ def _train_toy(
     optimizer = optimizer_class(model.parameters(), lr=lr)
     print(
         f"{args.dataset}: {len(X_train)} training and {len(X_test)} test samples; {model}; "
-        f"{args.optimizer} lr {lr:g}, {args.epochs} epochs, batches of {args.batch_size}"
+        f"{args.optimizer} lr {lr:g}, {_epochs(args.epochs)}, batches of {args.batch_size}"
     )
     history = nn.fit(
         model,
@@ -536,6 +551,10 @@ def _train_toy(
     return 0
 
 
+def _epochs(n: int) -> str:
+    return "1 epoch" if n == 1 else f"{n} epochs"
+
+
 def _train_digits(
     args: argparse.Namespace, hidden: list[int], lr: float, plot_path: str | None
 ) -> int:
@@ -549,9 +568,16 @@ def _train_digits(
     optimizer = optimizer_class(model.parameters(), lr=lr)
     print(
         f"digits: {len(X_train)} training and {len(X_test)} test images (8x8); {model}; "
-        f"softmax cross-entropy; {args.optimizer} lr {lr:g}, {args.epochs} epochs, "
+        f"softmax cross-entropy; {args.optimizer} lr {lr:g}, {_epochs(args.epochs)}, "
         f"batches of {args.batch_size}"
     )
+    if not args.eager and not nn.compiled.numpy_available():
+        # said before the wait: digits on the Python backend take 17 s, on numpy about 5
+        _note(
+            "train",
+            "numpy is not installed: the compiled run uses the Python backend, several times "
+            'slower; pip install "autodiff-scalar[fast]" for the numpy one',
+        )
     history = nn.fit(
         model,
         X_train,

@@ -95,8 +95,8 @@ def render_backward_steps(
         groups=groups,
         name_unlabelled=True,
     ).source
-    out.mkdir(exist_ok=True)
     if find_program() is None:
+        out.mkdir(exist_ok=True)
         write_text(out / "graph.dot", source)
         raise GraphvizNotFound(
             not_found_message(
@@ -116,6 +116,8 @@ def render_backward_steps(
         Step(ids[v] if k else "", drawing.box(ids[v], ids[v] + "op"), head, caption)
         for k, (v, head, caption) in enumerate(zip(visited, heads, captions, strict=True))
     ]
+    # made only now: a drawing stopped by Ctrl-C or the time limit leaves no empty folder
+    out.mkdir(exist_ok=True)
     index = out / "index.html"
     write_text(index, page(svg, drawing, data))
     for old in out.iterdir():

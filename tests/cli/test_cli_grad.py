@@ -302,3 +302,22 @@ def test_a_library_message_naming_the_path_is_not_repeated(capsys, tmp_path, mon
     assert (
         err == f"autodiff grad: error: cannot write {tmp_path / 'g.svg'}: Read-only file system\n"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["grad", "x*y", "x=1", "y=2", "--render", "{missing}"],
+        ["grad", "x*y", "x=1", "y=2", "--frames", "{afile}"],
+        ["walkthrough", "--render", "{missing}"],
+        ["walkthrough", "--frames", "{afile}"],
+    ],
+)
+def test_a_bad_output_path_is_refused_before_any_result_is_printed(argv, capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    paths = {"missing": str(tmp_path / "no" / "g.svg"), "afile": str(afile)}
+    code, out, err = run(capsys, *(arg.format(**paths) for arg in argv))
+    # a refused command prints no result above its error: a script reading stdout gets nothing
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "cannot write" in err

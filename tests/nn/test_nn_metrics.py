@@ -43,3 +43,14 @@ def test_confusion_matrix_refuses_bad_labels_and_too_few_classes():
         confusion_matrix(IDENTITY_3, X[:1], [-1])
     with pytest.raises(ValueError, match="not below classes=2"):
         confusion_matrix(IDENTITY_3, X, TRUE, classes=2)
+
+
+def test_too_few_classes_names_the_label_or_prediction_that_does_not_fit():
+    # sample 2 is true 2 and predicted 2: with classes=2 the message names which and where
+    message = r"confusion_matrix: true label 2 of sample 2 is not below classes=2"
+    with pytest.raises(ValueError, match=message):
+        confusion_matrix(IDENTITY_3, X, TRUE, classes=2)
+    # true labels all fit; sample 4 (true 0) is predicted 2
+    message = r"confusion_matrix: prediction 2 of sample 2 is not below classes=2"
+    with pytest.raises(ValueError, match=message):
+        confusion_matrix(IDENTITY_3, X, [0, 1, 1, 1, 0], classes=2)

@@ -18,7 +18,7 @@ import pytest
 from graphs import micrograd_neuron, needs_graphviz
 
 from autodiff import Value, render_backward_steps, topological_order
-from autodiff.readers import GraphTooLarge, GraphvizNotFound
+from autodiff.readers import GraphTooLarge, GraphvizNotFound, GraphvizTimeout
 
 SVG = "{http://www.w3.org/2000/svg}"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -338,3 +338,21 @@ def test_thirty_terms_without_a_limit_fit_in_3_mb_and_5_s(tmp_path):
     assert size <= 3_000_000, size
     assert seconds <= 5.0, seconds
     assert len(steps_of(index.read_text("utf-8"))) == values + 1
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, GraphvizTimeout])
+def test_an_interrupted_or_stopped_drawing_leaves_no_empty_folder(stop, tmp_path, monkeypatch):
+    # Ctrl-C or a time limit while Graphviz draws: nothing is left, not even the folder
+    from autodiff.readers import frames
+
+    def drawing_stops(*args, **kwargs):
+        raise stop("stopped")
+
+    monkeypatch.setattr(frames, "find_program", lambda: "dot")
+    monkeypatch.setattr(frames, "draw_svg", drawing_stops)
+    x = Value(2.0, label="x")
+    y = x * x
+    y.backward()
+    with pytest.raises(stop):
+        render_backward_steps(y, tmp_path / "frames")
+    assert os.listdir(tmp_path) == []

@@ -668,7 +668,7 @@ def test_frames_have_the_same_time_limit(tmp_path, monkeypatch):
     with pytest.raises(GraphvizTimeout, match="the frames' graph within 0.5 s"):
         render_backward_steps(micrograd_neuron(), out, timeout=0.5)
     assert not alive(int((tmp_path / "pid").read_text()))
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # not even an empty folder
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the fake dot is a shell script")
@@ -732,3 +732,31 @@ def test_trace_graph_example_draws_micrograds_two_examples(tmp_path):
     # n = -0.3*1 + -0.6*-2 + 0.1 = 1.0 > 0: dy/dw2 = x2 = -2, dy/dx1 = w1 = -0.3
     assert "data 1.0000" in neuron and "grad -2.0000" in neuron and "grad -0.3000" in neuron
     assert math.isclose(example["neuron"]().data, 1.0)
+
+
+@needs_graphviz
+def test_trace_graph_example_makes_its_out_folder_when_run_as_documented(tmp_path):
+    # `python examples/trace_graph.py` from a fresh folder: the default out/ is its own to make
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "trace_graph.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == ["expression.svg", "neuron.svg"]
+
+
+def test_trace_graph_example_names_a_missing_parent_in_one_line(tmp_path):
+    target = tmp_path / "no" / "such"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "trace_graph.py"), str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr
+        == f"trace_graph: cannot write {target}: the folder {target.parent} does not exist\n"
+    )
+    assert not (tmp_path / "no").exists()
