@@ -84,6 +84,12 @@ class Explanation:
         p = self.precision if precision is None else precision
         if not path.factors:
             return f"1 ({self.root_name} is {self.wrt_name} itself)"
+        (first, *rest) = path.factors
+        if not rest and len(self.paths) > 1:
+            # one factor from wrt straight to root would read d root/d wrt, the total's own
+            # name with another value: name the route by its ops instead
+            ops = ", ".join(f"'{e.op}'" for e in first.edges)
+            return f"{self.wrt_name} into {self.root_name} through {ops} = {path.product:.{p}f}"
         names = " · ".join(str(f) for f in path.factors)
         values = " · ".join(f"{f.value:.{p}f}" for f in path.factors)
         return f"{names} = {values} = {path.product:.{p}f}"
