@@ -333,7 +333,7 @@ def _layer_backward(
     w: Any, k: int, layer: Layer, started: set[int], activations: dict[int, Any]
 ) -> None:
     """dW = G^T X, db = sum of G over the batch, dX = G W; G holds the neurons' gradients."""
-    if k in activations:  # G = (local derivative of the activation on Z) * dL/dA
+    if k in activations:  # G = the activation's share of dL/dA, on Z
         rule, outs = activations[k]
         grads = [w.g(a) if a in started else "_full(n, 0.0)" for a in outs]
         same = _matrix_of_columns(w, grads)

@@ -148,13 +148,14 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
         args = [v.data for v in node._prev] + [node.data]
         if isinstance(exc, (TypeError, ValueError)):  # most likely the wrong shape
             try:
-                _checked(node._rule, node._rule.derivatives(*args), len(args) - 1)
+                _checked(node._rule, node._rule.vjp(1.0, *args), len(args) - 1)
             except TypeError as shape:
                 raise shape from exc
             except Exception:
                 pass
         if hasattr(exc, "add_note"):  # Python 3.11+
-            exc.add_note(f"(raised by the derivatives of op '{node._op}' during backward)")
+            form = "derivatives" if getattr(node._rule, "multiplies", True) else "vjp"
+            exc.add_note(f"(raised by the {form} of op '{node._op}' during backward)")
         raise
 
 
@@ -185,11 +186,12 @@ def gradients(
 
 
 def _checked(rule: Any, local: Any, n: int) -> Any:
-    """The local derivatives, or a clear error if a (custom) rule returned the wrong shape."""
+    """The shares, or a clear error if a (custom) rule returned the wrong shape."""
     if isinstance(local, (tuple, list)) and len(local) == n:
         return local
+    form = "derivatives" if getattr(rule, "multiplies", True) else "vjp"
     raise TypeError(
-        f"derivatives of op '{rule.name}' must return a tuple of {n} value(s), "
+        f"{form} of op '{rule.name}' must return a tuple of {n} value(s), "
         f"one per input; got {local!r}"
     )
 

@@ -158,7 +158,7 @@ def _at_unit_gradient(vjp: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]
     """The local derivatives of a rule given by its shares: the shares of g = 1.0."""
 
     def derivatives(*args: Any) -> tuple[Any, ...]:
-        return tuple(vjp(1.0, *args))
+        return vjp(1.0, *args)
 
     return derivatives
 
