@@ -125,3 +125,14 @@ def test_no_rule_of_the_table_uses_a_float_subclass():
     for rule in (rules.RELU, rules.DIV, rules.LOG, rules.SQRT, rules.POW):
         for share in rule.vjp(math.inf, *([0.0] * (rule.arity + 1))):
             assert type(share) is float
+
+
+def test_forward_mode_divides_as_backward_does():
+    # d log(x) along t is t / x: one division, finite where t * (1 / x) overflows
+    x, t = 5e-324, 1e-300
+    assert floats.div(1.0, x) == math.inf
+    value, tangent = autodiff.jvp(lambda v: v.log(), [x], [t])
+    assert tangent == t / x and math.isfinite(tangent)
+    v = Value(x)
+    (v.log() * t).backward()
+    assert v.grad == tangent
