@@ -2,8 +2,10 @@
 
 Carry with every slot v its tangent dv (its derivative along a direction ``v`` of
 the inputs). An op ``out = rule(x, y)`` passes on
-``d out = d out/dx * dx + d out/dy * dy``, the rule's own local derivatives
-(from the rule table) times the tangents of its inputs: one sweep, first op to
+``d out = d out/dx * dx + d out/dy * dy``. A scalar op's derivative is its own
+adjoint, so each term is the rule's own share function (from the rule table) applied
+to that input's tangent in place of the gradient g (masked or divided as backward
+does), summed over the inputs that have a tangent: one sweep, first op to
 last, gives the directional derivative of f along ``v``. A full gradient of f with
 n inputs takes n sweeps (one per basis direction); reverse mode, one sweep back.
 """
@@ -33,11 +35,11 @@ def tangent(tape: Tape, direction: Sequence[float]) -> float:
         if not live[op.out]:
             continue
         ins = op.inputs
-        local = op.rule.derivatives(*[data[i] for i in ins], data[op.out])
+        args = [data[i] for i in ins]
         total = 0.0
-        for d, i in zip(local, ins, strict=True):
-            if live[i]:
-                total += d * dot[i]
+        for k, i in enumerate(ins):
+            if live[i]:  # the share of a gradient dot[i]: a scalar op is its own adjoint
+                total += op.rule.vjp(dot[i], *args, data[op.out])[k]
         dot[op.out] = total
     return dot[tape.output]
 

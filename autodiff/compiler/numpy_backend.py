@@ -62,10 +62,8 @@ NUMPY: dict[str, Callable[..., Any]] = {
     "sigmoid": _sigmoid,
     "relu": lambda x: np.where(x < 0.0, 0.0, x),  # -0.0 and nan pass, as floats.relu
     "logaddexp": np.logaddexp,  # floats.logaddexp's formula and edges
-    # no "step" nor "MASKED": a masking 0 inside an expression has no array form (relu's
-    # product, masked_unless_positive below, is what chain() writes)
     "exponent_slope": lambda a, b, out: np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a)),
-    # the products symbolic.chain writes
+    # the masks: exactly 0.0 where they block, whatever g is
     "masked_unless_positive": lambda x, g: np.where(x <= 0.0, 0.0, g),
     "masked_where_zero": lambda k, y: np.where(k == 0.0, 0.0, y),
 }
@@ -73,25 +71,16 @@ NUMPY: dict[str, Callable[..., Any]] = {
 
 def _vector_call(op: Op, fn: str, args: list[str]) -> str:
     forms = symbolic.forms(op.rule)
-    if forms.forward is None or forms.derivatives is None:
+    if forms.forward is None or forms.products is None:
         raise NumpyUnsupported(
             f"op {op.rule.name!r} cannot run in the numpy backend ({forms.why}); "
             'use backend="python"'
         )
     if fn in NUMPY:
         return f"_n_{fn}({', '.join(args)})"
-    if fn in NO_ARRAY_FORM:
-        raise NumpyUnsupported(
-            f"op {op.rule.name!r} uses {fn!r} inside an expression, which has no array form "
-            '(its masking or dividing 0 would be lost); use backend="python"'
-        )
     # no numpy lowering: the float function itself, entry by entry (exact, slower)
     return f"_each(_f_{fn}, {', '.join(args)})"
 
-
-# Vocabulary whose value is a float subclass that chains by more than `*` (symbolic.chain
-# writes their products); a bare use inside an expression has no array form.
-NO_ARRAY_FORM = ("step", "unless_zero", "reciprocal", "MASKED")
 
 _UFUNCS: dict[Any, Any] = {}
 
@@ -284,7 +273,7 @@ def _activations(tape: Tape, vary: list[bool], layers: list[Layer]) -> dict[int,
             continue
         rule = rules_used.pop()
         forms = symbolic.forms(rule)
-        if forms.forward is None or forms.derivatives is None:
+        if forms.forward is None or forms.products is None:
             continue
         if "x0" not in symbolic.placeholders(forms.forward):
             continue  # a constant forward (x ** 0.0) is no matrix: leave it to the elementwise code
@@ -344,14 +333,13 @@ def _layer_backward(
     w: Any, k: int, layer: Layer, started: set[int], activations: dict[int, Any]
 ) -> None:
     """dW = G^T X, db = sum of G over the batch, dX = G W; G holds the neurons' gradients."""
-    if k in activations:  # G = (local derivative of the activation on Z) * dL/dA
+    if k in activations:  # G = the activation's share of dL/dA, on Z
         rule, outs = activations[k]
         grads = [w.g(a) if a in started else "_full(n, 0.0)" for a in outs]
         same = _matrix_of_columns(w, grads)
         w.emit(f"_GA{k} = {same or '_stack([' + ', '.join(grads) + '], 1)'}")
-        (d,) = symbolic.forms(rule).derivatives
+        (product,) = symbolic.forms(rule).products
         names = {"x0": f"_Z{k}", "out": f"_A{k}", "g": f"_GA{k}"}
-        product = symbolic.chain(d, symbolic.Sym.arg("g"))
         w.emit(f"_G{k} = {symbolic.render(product, names, _matrix_call(rule))}")
     else:
         grads = [w.g(r) if r in started else "_full(n, 0.0)" for r in layer.roots]

@@ -32,9 +32,6 @@ from autodiff.core import floats, rules
 INLINE: dict[str, str] = {
     "div": "({0} / {1} if {1} else _f_div({0}, {1}))",  # floats.div's own first branch
     "relu": "(0.0 if {0} < 0.0 else {0})",  # floats.relu: -0.0 and nan pass
-    # step inside an expression stays a call of rules.step: its MASKED keeps masking
-    # through the arithmetic around it, as in eager (chain() writes relu's product inline)
-    "MASKED": "_MASKED",
     "abs": "abs({0})",
     "masked_unless_positive": "(0.0 if {0} <= 0.0 else {1})",
     "masked_where_zero": "(0.0 if {0} == 0.0 else {1})",
@@ -42,8 +39,6 @@ INLINE: dict[str, str] = {
 
 
 def _float_function(name: str) -> Callable[..., Any]:
-    if name in symbolic.PRODUCTS:
-        return symbolic.PRODUCTS[name]
     fn = getattr(floats, name, None)
     if callable(fn):
         return fn
@@ -94,8 +89,7 @@ class _Writer:
         self.needs = needs
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"inf": floats.inf, "nan": floats.nan}
-        self.namespace["_MASKED"] = rules.MASKED
-        for name in (*symbolic.VOCABULARY, *symbolic.PRODUCTS):
+        for name in symbolic.VOCABULARY:
             self.namespace[f"_f_{name}"] = _float_function(name)
         self.names: dict[int, Any] = {}  # slot -> text, or (text, precedence) if inlined
         for k, c in enumerate(tape.consts):
@@ -128,7 +122,7 @@ class _Writer:
             for k, s in enumerate(op.inputs):
                 if not needs[s]:
                     continue
-                if forms.derivatives is None:
+                if forms.products is None:
                     for t in slots:
                         kept[t] = True
                 else:
@@ -191,10 +185,10 @@ class _Writer:
             if self.vector[op.out]:
                 self.vector_call(op, "", [])  # type: ignore[misc]  # raises, naming the rule
             fn = f"_D{op.out}"
-            self.namespace[fn] = op.rule.derivatives
+            self.namespace[fn] = op.rule.vjp
             args = ", ".join(self._text(s) for s in (*op.inputs, op.out))
-            self.emit(f"_d = {fn}({args})", indent)
-            products = {k: f"_d[{k}] * {g}" for k, _, _ in step.shares}
+            self.emit(f"_d = {fn}({g}, {args})", indent)
+            products = {k: f"_d[{k}]" for k, _, _ in step.shares}
         else:
             names = self._names(op)
             names["g"] = g  # a name: an atom

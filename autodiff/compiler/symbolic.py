@@ -1,21 +1,20 @@
-"""The rule table read symbolically: each Rule's forward and derivatives as expressions.
+"""The rule table read symbolically: each Rule's forward and shares as expressions.
 
 A backend needs a rule's math as code, not as numbers. Rather than write the
 derivatives a second time, we call each rule's own lambdas once on placeholder
-objects (``Sym``) that record what is done to them. The derivative of ``*``,
-``lambda a, b, out: (b, a)``, called on placeholders ``x0, x1, out``, returns
-``(x1, x0)``; that of ``tanh`` returns ``1.0 - out * out`` as a tree.
+objects (``Sym``) that record what is done to them. The shares of ``*``,
+``lambda g, a, b, out: (b * g, a * g)``, called on placeholders ``g, x0, x1, out``,
+return ``(x1 * g, x0 * g)``; that of ``tanh`` returns ``(1.0 - out * out) * g``.
 
 The lambdas are written in ``+ - *``, unary minus and the vocabulary of
-``autodiff.core.rules`` (``div power exp log ... step sign reciprocal``). While a
-lambda runs here, every vocabulary function it names (and ``floats.*``) is swapped
-for a recorder, so a function that branches on data (``exponent_slope``: 0 where
-a == 0) becomes one node ``exponent_slope(a, b, out)``; each backend says once how
-to compute it (a call, or a ``where``). ``chain`` writes the product of a local
-derivative and the upstream gradient as the engine forms it (a masking or dividing
-derivative defines its own). A lambda that does anything else (reads ``.data``,
-calls ``math``) cannot be read this way: its form is ``None`` and the Python
-backend calls the lambda itself.
+``autodiff.core.rules`` (``div power exp log ... sign masked_unless_positive
+masked_where_zero``). While a lambda runs here, every vocabulary function it names (and
+``floats.*``) is swapped for a recorder, so a function that branches on data
+(``exponent_slope``: 0 where a == 0; ``masked_unless_positive``: 0 where x <= 0) becomes
+one node; each backend says once how to compute it (a call, or a ``where``). A rule given
+by local derivatives is read the same way and each derivative d becomes the share d * g.
+A lambda that does anything else (reads ``.data``, calls ``math``) cannot be read this
+way: its form is ``None`` and the Python backend calls the rule's ``vjp`` itself.
 """
 
 from __future__ import annotations
@@ -149,8 +148,6 @@ def call(fn: str, *args: Any) -> Sym:
 
 
 def _constant(x: Any) -> Sym:
-    if isinstance(x, rules._Masking):
-        return Sym("masked", ())
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise SymbolicError(f"the rule uses a {type(x).__name__}")
     return Sym.const(x)
@@ -202,13 +199,13 @@ def _readable(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class RuleForms:
-    """A rule read symbolically: ``forward`` and ``derivatives`` as Sym trees over the
-    placeholders ``x0`` (``x1``) and ``out``, or None where the lambda cannot be read."""
+    """A rule read symbolically: ``forward`` and each input's share (``products``) as Sym
+    trees over the placeholders ``g``, ``x0`` (``x1``) and ``out``, or None where the
+    lambda cannot be read."""
 
     __slots__ = (
         "rule",
         "forward",
-        "derivatives",
         "why",
         "forward_template",
         "product_templates",
@@ -223,28 +220,28 @@ class RuleForms:
         inputs = [Sym.arg(n) for n in names]
         self.why = ""
         self.forward = self._read(rule.forward, inputs)
-        derivatives = self._read(rule.derivatives, [*inputs, Sym.arg("out")], many=True)
-        self.derivatives = derivatives
+        g = Sym.arg("g")
+        # each input's share of the output's gradient g: the adjoint program's expressions
+        if rule.multiplies:  # local derivatives d: the share is d * g
+            local = self._read(rule.derivatives, [*inputs, Sym.arg("out")], many=True)
+            self.products = None if local is None else [_times(d, g) for d in local]
+        else:
+            self.products = self._read(rule.vjp, [g, *inputs, Sym.arg("out")], many=True)
+        products = self.products
         # the same texts as render() gives, precomputed where the form is plain arithmetic
         self.forward_template = None if self.forward is None else template(self.forward)
-        # each input's share of the output's gradient g: the adjoint program's expressions
-        self.products = (
-            None if derivatives is None else [chain(d, Sym.arg("g")) for d in derivatives]
-        )
-        self.product_templates = (
-            None if self.products is None else [template(p) for p in self.products]
-        )
+        self.product_templates = None if products is None else [template(p) for p in products]
         # (k, product, template) per input: the adjoint program's shares for this rule
         self.shares = [
-            (k, None if self.products is None else self.products[k], t)
+            (k, None if products is None else products[k], t)
             for k, t in enumerate(self.product_templates or [None] * rule.arity)
         ]
-        # per derivative: the positions (0, 1 for the inputs, arity for out) it reads
+        # per share: the positions (0, 1 for the inputs, arity for out) it reads besides g
         order = [*names, "out"]
         self.reads = (
             None
-            if derivatives is None
-            else [sorted(order.index(p) for p in placeholders(d)) for d in derivatives]
+            if products is None
+            else [sorted(order.index(p) for p in placeholders(d) - {"g"}) for d in products]
         )
 
     def _read(self, fn: Callable[..., Any], args: list[Sym], many: bool = False) -> Any:
@@ -254,7 +251,7 @@ class RuleForms:
             result = _readable(fn)(*args)
             if many:
                 if not isinstance(result, (tuple, list)) or len(result) != self.rule.arity:
-                    raise SymbolicError("the derivatives are not one per input")
+                    raise SymbolicError("the shares are not one per input")
                 return tuple(r if isinstance(r, Sym) else _constant(r) for r in result)
             return result if isinstance(result, Sym) else _constant(result)
         except Exception as exc:  # any failure: this part of the rule runs as a call
@@ -262,46 +259,12 @@ class RuleForms:
             return None
 
 
-def chain(d: Sym, g: Sym) -> Sym:
-    """The product ``d * g`` of a local derivative and the upstream gradient, as the
-    eager engine forms it. Most derivatives multiply; those of ``rules`` that define
-    their own product (see rules.MASKED) are written out:
-
-        MASKED * g            = 0                          (nothing passes)
-        step(x) * g           = masked_unless_positive(x, g) (g where x > 0 or nan, else 0)
-        unless_zero(k, d) * g = masked_where_zero(k, d * g)  (0 where k == 0)
-        reciprocal(x) * g     = div(g, x)                  (one rounding, as PyTorch)
-    """
-    if d.fn == "masked":
-        return Sym.const(0.0)
-    if d.fn == "step":
-        return call("masked_unless_positive", d.args[0], g)
-    if d.fn == "unless_zero":
-        return call("masked_where_zero", d.args[0], chain(d.args[1], g))
-    if d.fn == "reciprocal":
-        return call("div", g, d.args[0])
+def _times(d: Sym, g: Sym) -> Sym:
+    """The share ``d * g`` of a local derivative, as rules' own form writes it (a constant 1
+    passes g as it is)."""
     if d.fn == "const" and d.args[0] == 1.0:
         return g
-    if d.fn == "const" and d.args[0] == -1.0:
-        return call("neg", g)
     return call("mul", d, g)
-
-
-def masked_unless_positive(x: float, g: float) -> float:
-    """g where x > 0 (or x is nan), else exactly 0: relu's masked backward, step(x) * g."""
-    return 0.0 if x <= 0.0 else g
-
-
-def masked_where_zero(k: float, y: float) -> float:
-    """y, but exactly 0 where k == 0: unless_zero(k, d) * g."""
-    return 0.0 if k == 0.0 else y
-
-
-# The products chain() writes, as functions on floats (each backend also has its own form).
-PRODUCTS = {
-    "masked_unless_positive": masked_unless_positive,
-    "masked_where_zero": masked_where_zero,
-}
 
 
 _FORMS: dict[int, tuple[rules.Rule, RuleForms]] = {}
@@ -338,8 +301,6 @@ def render_with_precedence(
 
 
 def _plain_call(fn: str, args: list[str]) -> str:
-    if fn == "MASKED":
-        return fn
     return f"{fn}({', '.join(args)})"
 
 
@@ -348,8 +309,6 @@ def _render(expr: Sym, names: dict[str, Any], calls: Any) -> tuple[str, int]:
     if expr.fn == "arg":
         name = names.get(expr.args[0], expr.args[0])
         return name if isinstance(name, tuple) else (name, 4)  # (text, precedence) is kept
-    if expr.fn == "masked":
-        return calls("MASKED", []), 4
     if expr.fn == "const":
         text = number(expr.args[0])
         return (text, 4) if not text.startswith("-") else (text, 3)
@@ -450,6 +409,6 @@ def placeholders(expr: Sym) -> set[str]:
     """The placeholder names (x0, x1, out) that ``expr`` reads."""
     if expr.fn == "arg":
         return {expr.args[0]}
-    if expr.fn in ("const", "masked"):
+    if expr.fn == "const":
         return set()
     return set().union(*(placeholders(a) for a in expr.args))

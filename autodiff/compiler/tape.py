@@ -7,8 +7,8 @@ flat program. Slots ``v0, v1, ...`` hold, in order, the inputs, the parameters
 ``v_out = rule(v_in...)``.
 
 Reverse mode reads the same list backwards: for ``v7 = v3 * v5`` the chain rule
-adds ``d v7/d v3 * g7 = v5 * g7`` to ``g3`` (g for gradient, the adjoint of v).
-The local derivative is the rule's own lambda, read symbolically
+adds v3's share of g7, ``d v7/d v3 * g7 = v5 * g7``, to ``g3`` (g for gradient, the
+adjoint of v). The share is the rule's own lambda, read symbolically
 (``autodiff.compiler.symbolic``), never written again here. ``print(tape)`` shows
 the forward list and the adjoint list: the textbook page of reverse mode.
 """
@@ -56,8 +56,9 @@ class AdjointOp:
     expression (symbolic.Sym) over the placeholders x0, x1, out and g in the closed
     vocabulary (+ - * neg, the elementary functions, ``div``, the masks
     ``masked_unless_positive`` and ``masked_where_zero``), or None for a custom Rule
-    whose lambdas cannot be read: then the share is ``derivatives(...)[k] * g``, a call
-    of the rule's own lambda. ``template`` is ``product`` precomputed as text where it
+    whose lambdas cannot be read: then the share is ``vjp(g, ...)[k]`` (for a rule given
+    by derivatives, ``derivatives(...)[k] * g``), a call of the rule's own lambda.
+    ``template`` is ``product`` precomputed as text where it
     is plain arithmetic (symbolic.template). Tuples, not objects: a 65k-op tape has
     130k shares and the program is built on every compile (ops whose inputs all need
     a gradient share their rule's list)."""
@@ -238,12 +239,14 @@ def forward_text(op: Op) -> str:
 def share_text(op: Op, share: tuple[int, Any, Any]) -> str:
     """The listing's lowering of a Share: its expression with vocabulary functions as
     calls (``v5 * g7``, ``(1.0 - v7 * v7) * g7``, ``g7``, ``div(g7, v2)`` for a dividing
-    derivative, ``masked_unless_positive(v0, g7)`` for a masking one): the same
+    share, ``masked_unless_positive(v0, g7)`` for a masking one): the same
     expression the backends compute, so what is printed is what runs."""
     k, product, _ = share
     g = f"g{op.out}"
     if product is None:
         args = ", ".join(f"v{s}" for s in (*op.inputs, op.out))
+        if not op.rule.multiplies:
+            return f"vjp_{op.rule.name}({g}, {args})[{k}]"
         return f"d{op.rule.name}[{k}]({args}) * {g}"
     names: dict[str, Any] = dict(slot_names(op), g=g)
     return symbolic.render(product, names)

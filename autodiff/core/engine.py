@@ -1,5 +1,5 @@
-"""Graph traversal and the backward pass. No op is named here: every local
-derivative comes from the op's Rule (see ``autodiff.core.rules``)."""
+"""Graph traversal and the backward pass. No op is named here: every input's share
+of a gradient comes from the op's Rule (see ``autodiff.core.rules``)."""
 
 from __future__ import annotations
 
@@ -100,8 +100,9 @@ def zero_grad(values: Iterable[Value]) -> None:
 def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> None:
     """Chain rule, output to inputs: fill ``.grad`` of every Value ``root`` depends on.
 
-    For each op, in reverse topological order, each input receives
-    ``local derivative * grad of the op's output`` (summed over every use).
+    For each op, in reverse topological order, each input receives its share of the
+    op's output grad g, as the op's rule says (``vjp``: ``d(out)/d(input) * g`` masked
+    or divided as PyTorch), summed over every use.
     Leaves accumulate across calls; intermediate Values are recomputed each call.
     """
     if not isinstance(root, Value):
@@ -117,7 +118,7 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
     root.grad = seed
     checking = state.anomaly
     reached = _REACHED  # a local: read once per input in the loop below
-    # The fast first-order path: derivatives evaluated on floats, stored in .grad.
+    # The fast first-order path: shares evaluated on floats, stored in .grad.
     # A grad still _REACHED has had no gradient yet: assign the first, add the rest.
     node = root
     try:
@@ -125,17 +126,17 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
             g = node.grad
             x = node._x
             y = node._y
-            derivatives = node._rule.derivatives  # an attribute, then a call: no method lookup
+            vjp = node._rule.vjp  # an attribute, then a call: no method lookup
             if y is None:
-                (dx,) = derivatives(x.data, node.data)
+                (sx,) = vjp(g, x.data, node.data)
                 gx = x.grad
-                x.grad = dx * g if gx is reached else gx + dx * g
+                x.grad = sx if gx is reached else gx + sx
             else:
-                dx, dy = derivatives(x.data, y.data, node.data)
+                sx, sy = vjp(g, x.data, y.data, node.data)
                 gx = x.grad
-                x.grad = dx * g if gx is reached else gx + dx * g
+                x.grad = sx if gx is reached else gx + sx
                 gy = y.grad
-                y.grad = dy * g if gy is reached else gy + dy * g
+                y.grad = sy if gy is reached else gy + sy
             if checking:
                 _check_gradients(node, node._prev, [v.grad for v in node._prev], g)
     except BaseException as exc:  # only a custom rule can fail here: say which one
@@ -147,13 +148,14 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
         args = [v.data for v in node._prev] + [node.data]
         if isinstance(exc, (TypeError, ValueError)):  # most likely the wrong shape
             try:
-                _checked(node._rule, node._rule.derivatives(*args), len(args) - 1)
+                _checked(node._rule, node._rule.vjp(1.0, *args), len(args) - 1)
             except TypeError as shape:
                 raise shape from exc
             except Exception:
                 pass
         if hasattr(exc, "add_note"):  # Python 3.11+
-            exc.add_note(f"(raised by the derivatives of op '{node._op}' during backward)")
+            form = "derivatives" if getattr(node._rule, "multiplies", True) else "vjp"
+            exc.add_note(f"(raised by the {form} of op '{node._op}' during backward)")
         raise
 
 
@@ -184,11 +186,12 @@ def gradients(
 
 
 def _checked(rule: Any, local: Any, n: int) -> Any:
-    """The local derivatives, or a clear error if a (custom) rule returned the wrong shape."""
+    """The shares, or a clear error if a (custom) rule returned the wrong shape."""
     if isinstance(local, (tuple, list)) and len(local) == n:
         return local
+    form = "derivatives" if getattr(rule, "multiplies", True) else "vjp"
     raise TypeError(
-        f"derivatives of op '{rule.name}' must return a tuple of {n} value(s), "
+        f"{form} of op '{rule.name}' must return a tuple of {n} value(s), "
         f"one per input; got {local!r}"
     )
 
@@ -211,13 +214,11 @@ def _propagate(root: Value, seed: float | Value, create_graph: bool) -> dict[Val
             if rule is None or g is None:
                 continue
             inputs = node._prev
-            if create_graph:
-                local = rule.derivatives(*inputs, node)
+            if create_graph:  # shares of Values: a graph of the gradient itself
+                shares = rule.vjp(g, *inputs, node)
             else:
-                local = rule.derivatives(*[v.data for v in inputs], node.data)
-            for v, d in zip(inputs, _checked(rule, local, len(inputs)), strict=True):
-                # multiplying by a constant 1 would only add a node to the gradient's graph
-                share = g if (d == 1.0 and type(d) is float) else d * g
+                shares = rule.vjp(g, *[v.data for v in inputs], node.data)
+            for v, share in zip(inputs, _checked(rule, shares, len(inputs)), strict=True):
                 grads[v] = grads[v] + share if v in grads else share
             if checking:
                 _check_gradients(node, inputs, [grads[v] for v in inputs], g)
@@ -332,9 +333,10 @@ def _plain(g: Any) -> float:
 def chain_step(node: Value) -> None:
     """One step of the chain rule at ``node``, micrograd's ``_backward``:
 
-        input.grad += d(node)/d(input) * node.grad    for each input of node's op,
+        input.grad += share of node.grad    for each input of node's op,
 
-    the local derivatives read from the op's rule, evaluated on floats. Nothing for a
+    the shares (d(node)/d(input) * node.grad, masked or divided as the rule says) read
+    from the op's rule, evaluated on floats. Nothing for a
     leaf. Calling it for every node in reverse topological order is backward().
     """
     rule = node._rule
@@ -348,11 +350,11 @@ def chain_step(node: Value) -> None:
         )
     x, y = node._x, node._y
     if y is None:
-        (dx,) = _checked(rule, rule.derivatives(x.data, node.data), 1)
-        x.grad += dx * g
+        (sx,) = _checked(rule, rule.vjp(g, x.data, node.data), 1)
+        x.grad += sx
     else:
-        dx, dy = _checked(rule, rule.derivatives(x.data, y.data, node.data), 2)
-        x.grad += dx * g
-        y.grad += dy * g
+        sx, sy = _checked(rule, rule.vjp(g, x.data, y.data, node.data), 2)
+        x.grad += sx
+        y.grad += sy
     if state.anomaly:
         _check_gradients(node, node._prev, [v.grad for v in node._prev], g)

@@ -6,10 +6,11 @@ every other node reads its local derivatives from the rule table, so the closure
 in a ``HandWritten`` rule stored in the node's existing ``_rule`` slot (no new slot: a node
 stays 112 bytes, and the engine needs no change).
 
-The engine asks a rule for its local derivatives d(out)/d(input). A closure does not
-say them, but it is linear in ``out.grad``: run with ``out.grad = 1`` and every input's
-grad at 0, it leaves exactly d(out)/d(input) in each input's grad. ``derivatives`` does
-that and then puts every grad back. Only numbers come out, so a hand-written node has
+The engine asks a rule for each input's share of the output's gradient g. A closure
+does not say it, but it is linear in ``out.grad``: run with ``out.grad = 1`` and every
+input's grad at 0, it leaves exactly d(out)/d(input) in each input's grad. ``derivatives``
+does that and then puts every grad back; the rule is given by those local derivatives, so
+each share is d * g (see ``Rule``). Only numbers come out, so a hand-written node has
 first-order derivatives only: graphs of gradients (``create_graph=True``), ``compile``
 and ``trace`` need the derivative as an expression, which only a ``Rule`` gives.
 """

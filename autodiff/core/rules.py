@@ -1,29 +1,44 @@
-"""The rule table: every operation's forward rule and its local derivatives.
+"""The rule table: every operation's forward rule and each input's share of the gradient.
 
 Read it like a calculus sheet. Each entry is
 
-    NAME = Rule(symbol, forward, derivatives, method=...)
+    NAME = Rule(symbol, forward, vjp=lambda g, *inputs, out: shares, method=...)
 
-where ``forward(*inputs)`` computes the output from input floats and
-``derivatives(*inputs, out)`` returns d(out)/d(input) for each input, given the
-inputs and the output already computed. The derivative expressions use only
-``+ - *`` and the small vocabulary defined below (``div``, ``power``, ``log`` ...),
-which works on floats *and* on Values. On floats they give the fast first-order
-backward pass; on Values they build a graph of the gradient itself, which is how
-second and higher derivatives are taken (``create_graph=True``).
+where ``forward(*inputs)`` computes the output from input floats and ``vjp`` returns,
+given the output's gradient ``g`` (d loss / d out), the inputs and the output already
+computed, each input's share of ``g``: d loss / d input along this use, which is
+d(out)/d(input) * g. Most shares are that product (``b * g`` for ``a * b``); two kinds
+are not, and say so in the vocabulary, as PyTorch computes them:
+
+- dividing: ``div(g, x)`` for d/dx log x = 1/x (one rounding; g times 1/x can overflow);
+- masking: ``masked_unless_positive(x, g)`` (relu) and ``masked_where_zero(k, y)`` (x^k at
+  k = 0) are exactly 0.0 where the op has no effect, even for an infinite or nan g.
+
+The shares use only ``+ - *`` and the small vocabulary defined below (``div``,
+``power``, ``log``, the masks ...), which works on floats *and* on Values. On floats
+they give the fast first-order backward pass; on Values they build a graph of the
+gradient itself, which is how second and higher derivatives are taken
+(``create_graph=True``; a mask is decided by the current numbers, locally constant).
+The compiler reads the same lambdas with a placeholder for ``g`` (compiler.symbolic),
+and forward mode applies them to tangents (a scalar op is its own adjoint). A rule's
+local derivatives, which the readers print, are its shares of g = 1.0
+(``rule.derivatives``: a mask gives 0.0 or 1.0, a division 1/x).
 
 The engine (``autodiff.core.engine``) reads this table and never names an op.
 
 To add an op, add one row here and one test:
 
-    CUBE = Rule("cube", lambda x: x * x * x, lambda x, out: (3.0 * x * x,), method="cube")
+    CUBE = Rule("cube", lambda x: x * x * x, vjp=lambda g, x, out: ((3.0 * x * x) * g,),
+                method="cube")
 
+or, for an op whose share only multiplies, give the local derivatives and the share is
+``d * g``: ``Rule("cube", lambda x: x * x * x, lambda x, out: (3.0 * x * x,), method=...)``.
 ``method="cube"`` is what makes it an op of the library and not only a callable: the
 row is registered in ``METHODS``, from which ``Value.cube()`` is made, the expression
 language accepts ``cube(x)`` (one-input ops), ``autodiff grad --help`` lists it and the
-compiler's placeholders record it. Backward, ``create_graph`` (write the derivative
-with the vocabulary below), ``compile`` on both backends, ``explain`` and ``draw_dot``
-need nothing more. The test: the op's value and derivative against a closed form and
+compiler's placeholders record it. Backward, ``create_graph`` (write the share with the
+vocabulary below), ``compile`` on both backends, ``explain`` and ``draw_dot`` need
+nothing more. The test: the op's value and derivative against a closed form and
 central differences (see tests/core/test_add_an_op.py). Your own code may do the same
 with ``Rule(..., method=...)`` outside this file.
 """
@@ -46,7 +61,7 @@ Number = (int, float)
 
 
 class Rule:
-    """One operation: its name, forward rule and local derivatives.
+    """One operation: its name, forward rule and each input's share of the gradient.
 
     Calling a Rule applies it to Values or numbers and records the result in the
     graph, so a Rule is also the public way to define a custom op::
@@ -55,29 +70,39 @@ class Rule:
         y = cube(Value(2.0))          # y.data == 8.0, dy/dx == 12.0
 
     An op takes one or two inputs. ``forward`` takes the input floats and returns a
-    float. ``derivatives`` takes the inputs and the output and returns one local
-    derivative per input. Write it with ``+ - *`` and this module's ``div, power,
-    exp, log, sqrt, sin, cos, tanh, sigmoid`` if it should also work for
-    higher-order derivatives; ``reciprocal(x)`` (chained as g / x), ``step(x)`` and
-    ``MASKED`` (a 0 no upstream inf or nan gets through) when the op masks or divides.
+    float. Its derivative is given in one of two forms:
+
+    - ``derivatives(*inputs, out)``: one local derivative d(out)/d(input) per input;
+      each input's share of the output's gradient g is then ``d * g``.
+    - ``vjp=lambda g, *inputs, out: shares``: each input's share of g itself, for an op
+      that does more than multiply (``div(g, x)`` divides once; ``masked_unless_positive(x,
+      g)`` passes no inf or nan where x <= 0), as the table below does.
+
+    Write either with ``+ - *`` and this module's vocabulary (``div, power, exp, log,
+    sqrt, sin, cos, tanh, sigmoid, sign, masked_unless_positive, masked_where_zero``) if
+    it should also work for higher-order derivatives and compile to readable code.
 
     With ``method="cube"`` the op also becomes ``Value.cube()`` (and, with one input, a
     function of the expression language and of the CLI): see ``METHODS``.
     """
 
-    __slots__ = ("name", "forward", "derivatives", "arity", "method")
+    __slots__ = ("name", "forward", "derivatives", "vjp", "multiplies", "arity", "method")
 
     def __init__(
         self,
         name: str,
         forward: Callable[..., float],
-        derivatives: Callable[..., tuple[Any, ...]],
+        derivatives: Callable[..., tuple[Any, ...]] | None = None,
         arity: int | None = None,
         method: str | None = None,
+        *,
+        vjp: Callable[..., tuple[Any, ...]] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"Rule name must be a non-empty str, got {name!r}")
-        if not callable(forward) or not callable(derivatives):
+        if (derivatives is None) == (vjp is None):
+            raise TypeError(f"Rule {name!r}: give derivatives or vjp= (exactly one)")
+        if not callable(forward) or not callable(derivatives or vjp):
             raise TypeError(f"Rule {name!r}: forward and derivatives must be callables")
         if arity is None:
             arity = _count_parameters(forward, name)
@@ -87,7 +112,14 @@ class Rule:
             raise ValueError(f"Rule {name!r}: an op takes 1 or 2 inputs, not {arity}")
         self.name = name
         self.forward = forward
-        self.derivatives = derivatives
+        # True when the shares are local derivatives times g (the derivatives form)
+        self.multiplies = vjp is None
+        if derivatives is not None:
+            self.derivatives = derivatives
+            self.vjp = _multiplying(name, derivatives)
+        else:
+            self.vjp = vjp
+            self.derivatives = _at_unit_gradient(vjp)
         self.arity = arity
         self.method = method
         if method is not None:
@@ -100,6 +132,35 @@ class Rule:
 
     def __repr__(self) -> str:
         return f"Rule({self.name!r}, arity={self.arity})"
+
+
+def _times(d: Any, g: Any) -> Any:
+    # multiplying by a constant 1 would only add a node to a gradient's graph
+    return g if type(d) is float and d == 1.0 else d * g
+
+
+def _multiplying(name: str, derivatives: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    """The shares of a rule given by local derivatives: d * g for each input."""
+
+    def vjp(g: Any, *args: Any) -> tuple[Any, ...]:
+        local = derivatives(*args)
+        if not isinstance(local, (tuple, list)) or len(local) != len(args) - 1:
+            raise TypeError(
+                f"derivatives of op '{name}' must return a tuple of {len(args) - 1} value(s), "
+                f"one per input; got {local!r}"
+            )
+        return tuple([_times(d, g) for d in local])
+
+    return vjp
+
+
+def _at_unit_gradient(vjp: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    """The local derivatives of a rule given by its shares: the shares of g = 1.0."""
+
+    def derivatives(*args: Any) -> tuple[Any, ...]:
+        return vjp(1.0, *args)
+
+    return derivatives
 
 
 METHODS: dict[str, Rule] = {}
@@ -127,7 +188,7 @@ def _count_parameters(forward: Callable[..., float], name: str) -> int:
     return len(params)
 
 
-# The vocabulary derivatives are written in: each works on floats (never raising,
+# The vocabulary shares are written in: each works on floats (never raising,
 # see autodiff.core.floats) and on Values (recording graph nodes).
 
 
@@ -198,123 +259,76 @@ def sign(x: Any) -> float:
     return floats.sign(_data(x))
 
 
-# Local derivatives that chain by more than a multiplication. The engine forms
-# "local derivative * upstream gradient" and names no op; these two kinds of local
-# derivative define that product themselves, the way PyTorch's backward computes it.
-# Each is a float (its value as a local derivative) that readers print like any other.
+def masked_unless_positive(x: Any, g: Any) -> Any:
+    """g where x > 0 (or x is nan), else exactly 0.0: relu's share, masked as PyTorch (no
+    upstream inf or nan gets through where x <= 0). On Values the mask is decided by x's
+    current number (locally constant, so it has no derivative of its own)."""
+    return 0.0 if _data(x) <= 0.0 else g
 
 
-class _Masking(float):
-    """A local derivative 0 that blocks: 0 * g = 0 for every g, inf and nan included.
-
-    On Values it may carry ``through``, the expression this 0 is the value of (b a^(b-1)
-    at b = 0): the product is then ``through * g`` wherever that is a number, so the
-    gradient keeps its graph and its own partials in other inputs (d/db of b a^(b-1) = 1/a).
-    """
-
-    __slots__ = ("through",)
-
-    def __mul__(self, other: Any) -> Any:
-        if self.through is not None:
-            product = self.through * other
-            if math.isfinite(_data(product)):  # then it is ±0: 0 * (a number)
-                return product + 0.0  # -0.0 + 0.0 = 0.0, as PyTorch's masked zeros
-        return 0.0
-
-    __rmul__ = __mul__
-
-    def __neg__(self) -> _Masking:
-        return _masking(-self.through if self.through is not None else None)
-
-
-def _masking(through: Any) -> _Masking:
-    m = _Masking(0.0)
-    m.through = through
-    return m
-
-
-class _Reciprocal(float):
-    """A local derivative 1/x that chains by division: its product with g is g / x."""
-
-    __slots__ = ("divisor",)
-
-    def __mul__(self, other: Any) -> Any:
-        if type(other) is _Masking:  # a masked factor wins in either order
-            return other * 1.0
-        return div(other, self.divisor)
-
-    __rmul__ = __mul__
-
-
-MASKED = _masking(None)
-"""Masking 0: the local derivative of an input that has no effect at all here (x^0, relu
-left of 0); no upstream gradient passes, not even inf or nan (PyTorch's masked backward)."""
-
-
-def step(x: Any) -> float:
-    """d/dx relu(x): 1 where x > 0 or x is nan, else MASKED (PyTorch masks where relu(x) <= 0)."""
-    return MASKED if _data(x) <= 0.0 else 1.0
-
-
-def unless_zero(k: Any, d: Any) -> Any:
-    """d, but a masking 0 where k == 0: d/dx x^k at k = 0 passes nothing upstream (PyTorch).
-    On Values the 0 keeps d's graph (see _Masking), for the partials of the gradient in k."""
+def masked_where_zero(k: Any, y: Any) -> Any:
+    """y, but exactly 0.0 where k == 0 (nothing passes, not even inf or nan): d/dx x^k at
+    k = 0. On Values a finite y (then ±0: 0 * a number) is kept as y + 0.0, so the gradient
+    keeps its graph and its partials in k (d/dk of k x^(k-1) g = x^(k-1) g); -0.0 + 0.0 is
+    0.0, as PyTorch's masked zeros."""
     if _data(k) != 0.0:
-        return d
-    return MASKED if _is_number(d) else _masking(d)
+        return y
+    if _is_number(y) or not math.isfinite(y.data):
+        return 0.0
+    return y + 0.0
 
 
-def reciprocal(x: Any) -> Any:
-    """1 / x, chained as g / x: PyTorch divides (one rounding; finite for tiny g over a
-    subnormal x, where 1 / x alone overflows)."""
-    r = _Reciprocal(floats.div(1.0, x if _is_number(x) else _stored(x)))
-    r.divisor = x
-    return r
-
-
-def _stored(v: Value) -> float:
-    """v's float as stored. Reading it decides nothing (the product divides), so a trace
-    of ``f`` need not refuse it as it refuses the branches above (see compiler.guard)."""
-    from autodiff.core.value import Value  # value.py imports this module
-
-    return Value.__dict__["data"].__get__(v)
-
-
-# The table.                 forward                         d out / d input
-ADD = Rule("+", operator.add, lambda a, b, out: (1.0, 1.0))
-SUB = Rule("-", operator.sub, lambda a, b, out: (1.0, -1.0))
-MUL = Rule("*", operator.mul, lambda a, b, out: (b, a))
-DIV = Rule("/", floats.div, lambda a, b, out: (reciprocal(b), -div(out, b)))
+# The table: each input's share of the output's gradient g.   forward    vjp: shares
+ADD = Rule("+", operator.add, vjp=lambda g, a, b, out: (g, g))
+SUB = Rule("-", operator.sub, vjp=lambda g, a, b, out: (g, -g))
+MUL = Rule("*", operator.mul, vjp=lambda g, a, b, out: (b * g, a * g))
+# d/da a/b = 1/b, applied as g / b (one rounding, as PyTorch); d/db a/b = -a/b^2 = -out/b
+DIV = Rule("/", floats.div, vjp=lambda g, a, b, out: (div(g, b), (-div(out, b)) * g))
+# d/da a^b = b a^(b-1), masked at b = 0 (a^0 is constant); d/db a^b = a^b log a
 POW = Rule(
     "**",
     floats.power,
-    lambda a, b, out: (unless_zero(b, b * power(a, b - 1.0)), exponent_slope(a, b, out)),
+    vjp=lambda g, a, b, out: (
+        masked_where_zero(b, (b * power(a, b - 1.0)) * g),
+        exponent_slope(a, b, out) * g,
+    ),
 )
-NEG = Rule("neg", operator.neg, lambda x, out: (-1.0,))
-ABS = Rule("abs", abs, lambda x, out: (sign(x),), method="abs")
-EXP = Rule("exp", floats.exp, lambda x, out: (out,), method="exp")
-LOG = Rule("log", floats.log, lambda x, out: (reciprocal(x),), method="log")
-SQRT = Rule("sqrt", floats.sqrt, lambda x, out: (reciprocal(2.0 * out),), method="sqrt")
-SIN = Rule("sin", floats.sin, lambda x, out: (cos(x),), method="sin")
-COS = Rule("cos", floats.cos, lambda x, out: (-sin(x),), method="cos")
-TANH = Rule("tanh", math.tanh, lambda x, out: (1.0 - out * out,), arity=1, method="tanh")
-SIGMOID = Rule("sigmoid", floats.sigmoid, lambda x, out: (out * (1.0 - out),), method="sigmoid")
-RELU = Rule("relu", floats.relu, lambda x, out: (step(x),), method="relu")
+NEG = Rule("neg", operator.neg, vjp=lambda g, x, out: (-g,))
+ABS = Rule("abs", abs, vjp=lambda g, x, out: (sign(x) * g,), method="abs")
+EXP = Rule("exp", floats.exp, vjp=lambda g, x, out: (out * g,), method="exp")
+LOG = Rule("log", floats.log, vjp=lambda g, x, out: (div(g, x),), method="log")
+# d/dx sqrt(x) = 1 / (2 sqrt(x)), applied as g / (2 out)
+SQRT = Rule("sqrt", floats.sqrt, vjp=lambda g, x, out: (div(g, 2.0 * out),), method="sqrt")
+SIN = Rule("sin", floats.sin, vjp=lambda g, x, out: (cos(x) * g,), method="sin")
+COS = Rule("cos", floats.cos, vjp=lambda g, x, out: ((-sin(x)) * g,), method="cos")
+TANH = Rule(
+    "tanh", math.tanh, vjp=lambda g, x, out: ((1.0 - out * out) * g,), arity=1, method="tanh"
+)
+SIGMOID = Rule(
+    "sigmoid", floats.sigmoid, vjp=lambda g, x, out: ((out * (1.0 - out)) * g,), method="sigmoid"
+)
+# d/dx relu(x) = 1 where x > 0 (or nan), else 0: a mask, as PyTorch's (where relu(x) <= 0)
+RELU = Rule(
+    "relu", floats.relu, vjp=lambda g, x, out: (masked_unless_positive(x, g),), method="relu"
+)
 # d/da log(e^a + e^b) = e^a / (e^a + e^b) = sigmoid(a - b): 1 and 0 beside an inf, as PyTorch
 LOGADDEXP = Rule(
     "logaddexp",
     floats.logaddexp,
-    lambda a, b, out: (sigmoid(a - b), sigmoid(b - a)),
+    vjp=lambda g, a, b, out: (sigmoid(a - b) * g, sigmoid(b - a) * g),
     method="logaddexp",
 )
 
 
 @lru_cache(maxsize=1024)
 def constant_power(k: float) -> Rule:
-    """x ** k for a constant k:  d/dx x^k = k * x^(k-1)  (MASKED for k = 0: x^0 is constant)."""
+    """x ** k for a constant k:  d/dx x^k = k * x^(k-1)  (for k = 0 nothing passes: x^0 is
+    constant, so its share is 0.0 even for an infinite g)."""
     if k == 0.0:
-        return Rule("**0", lambda x: 1.0, lambda x, out: (MASKED,))
+        return Rule("**0", lambda x: 1.0, vjp=lambda g, x, out: (0.0,))
     name = (
         f"**{k:g}" if float(f"{k:g}") == k else f"**{k!r}"
     )  # exact: '**2', '**0.3333333333333333'
-    return Rule(name, lambda x: floats.power(x, k), lambda x, out: (k * power(x, k - 1.0),))
+    return Rule(
+        name, lambda x: floats.power(x, k), vjp=lambda g, x, out: ((k * power(x, k - 1.0)) * g,)
+    )

@@ -72,9 +72,9 @@ _READING = (
     "output's starts at 1, every other at 0, and each line g_i += d * g_k adds one use's "
     "share (the chain rule), last op first.\n\n"
     "Words in the listing: div(a, b) is a / b and power(a, b) is a ** b (on floats, "
-    "inf/nan as PyTorch); reciprocal(x) * g means g / x, divided once (not g times 1/x); "
-    "step(x) is relu's slope, 1 where x > 0 (or nan), and step(x) * g is 0 where x <= 0 "
-    "even when g is inf or nan (a masked gradient, as PyTorch); unless_zero(k, d) is d, "
+    "inf/nan as PyTorch); div(g, x) is g / x, divided once (not g times 1/x); "
+    "masked_unless_positive(x, g) is relu's share: g where x > 0 (or nan), else 0 even when "
+    "g is inf or nan (a masked gradient, as PyTorch); masked_where_zero(k, y) is y, "
     "except exactly 0 (masking) where k == 0; exponent_slope(a, b, out) is d(a ** b)/db = "
     "out * log(a), 0 where a == 0 and b >= 0; sign(x) is -1, 0 or 1."
 )
@@ -94,17 +94,17 @@ class _Paragraphs(argparse.RawDescriptionHelpFormatter):
 def slot_gradients(tape: Tape) -> list[float]:
     """d(output)/d(slot) for every slot: the adjoint list run on the traced numbers.
 
-    Each op's local derivatives come from its rule, on floats, and are chained as the
-    engine chains them (``d * g``: masking and dividing derivatives define that product).
+    Each op's shares of g come from its rule (``vjp``), on floats, as the engine takes them
+    (``d * g``, masked or divided).
     """
     data = tape.data
     grads = [0.0] * tape.n_slots
     grads[tape.output] = 1.0
     for op in reversed(tape.ops):
         g = grads[op.out]
-        local = op.rule.derivatives(*[data[i] for i in op.inputs], data[op.out])
-        for i, d in zip(op.inputs, local, strict=True):
-            grads[i] += d * g
+        shares = op.rule.vjp(g, *[data[i] for i in op.inputs], data[op.out])
+        for i, share in zip(op.inputs, shares, strict=True):
+            grads[i] += share
     return grads
 
 

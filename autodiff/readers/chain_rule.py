@@ -37,6 +37,10 @@ class Edge:
     op: str
     local: float
     hand_written: bool = False  # the op's local derivative is its _backward closure's
+    # how backward passes a gradient along this edge, read when the path was found: the
+    # op's rule, the input's position, and the op's inputs and output as numbers then
+    position: int = field(default=0, repr=False)
+    numbers: tuple[float, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,8 @@ def _walk(start: Value, root: Value, consumers: dict) -> list[tuple[Edge, ...]]:
             found.append(tuple(reversed(edges)))
             continue
         for out, i in reversed(consumers.get(node, [])):
-            edge = Edge(node, out, out._op, _local(out, i), is_hand_written(out))
+            numbers = (*[v.data for v in out._prev], out.data)
+            edge = Edge(node, out, out._op, _local(out, i), is_hand_written(out), i, numbers)
             stack.append((out, (edge, link)))
     return found
 
@@ -268,11 +273,11 @@ def _group(
 
 def _chain(edges: tuple[Edge, ...] | list[Edge]) -> float:
     """The product of the edges' local derivatives, taken as backward takes it: from the
-    output end, each local derivative times what arrived from above (a masking or dividing
-    derivative, see rules.MASKED, defines that product itself)."""
+    output end, each edge passes its input's share of what arrived from above (the op's
+    rule says how: d * g, or masked, or divided; see rules.Rule's vjp)."""
     g = 1.0
     for edge in reversed(edges):
-        g = edge.local * g
+        g = edge.output._rule.vjp(g, *edge.numbers)[edge.position]
     return g
 
 

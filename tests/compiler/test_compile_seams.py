@@ -46,10 +46,18 @@ def test_trace_and_compile_record_even_when_called_under_no_grad():
     assert w.grad == 1.0 - math.tanh(0.5) ** 2
 
 
+def _neg_relu() -> Rule:
+    # d/dx -relu(x): minus relu's masked share, so an infinite gradient from above gives
+    # 0 at x <= 0, never 0 * inf = nan
+    return Rule(
+        "neg_relu",
+        lambda x: -floats.relu(x),
+        vjp=lambda g, x, out: (-rules.masked_unless_positive(x, g),),
+    )
+
+
 def test_masking_inside_a_custom_rules_expression_survives_compilation():
-    # d/dx -relu(x) = -step(x): MASKED stays a mask under the minus, so an infinite
-    # gradient from above gives 0 at x <= 0 (eager), never 0 * inf = nan
-    neg_relu = Rule("neg_relu", lambda x: -floats.relu(x), lambda x, out: (-rules.step(x),))
+    neg_relu = _neg_relu()
     p = Value(0.0)
     (neg_relu(p) * math.inf).backward()
     assert p.grad == 0.0
@@ -59,22 +67,25 @@ def test_masking_inside_a_custom_rules_expression_survives_compilation():
 
 
 def test_masked_written_into_a_custom_rule_compiles_and_matches_eager():
-    zero = Rule("zero", lambda x: 0.0, lambda x, out: (x * rules.MASKED,))  # was a NameError
+    # a mask that always blocks: nothing passes, even an infinite upstream gradient
+    zero = Rule("zero", lambda x: 0.0, vjp=lambda g, x, out: (rules.masked_where_zero(0.0, g),))
     p = Value(1.0)
-    (zero(p) * 1.0).backward()
+    (zero(p) * math.inf).backward()
     eager = p.grad
     p.grad = 0.0
-    autodiff.compile(lambda x: zero(p) * x, params=[p])(1.0)
+    autodiff.compile(lambda x: zero(p) * x, params=[p])(math.inf)
     assert p.grad == eager == 0.0
 
 
-def test_the_numpy_backend_refuses_a_mask_inside_an_expression():
+def test_the_numpy_backend_lowers_a_mask_inside_a_custom_share():
     pytest.importorskip("numpy")
-    neg_relu = Rule("neg_relu", lambda x: -floats.relu(x), lambda x, out: (-rules.step(x),))
+    neg_relu = _neg_relu()
     p = Value(1.0)
-    step = autodiff.compile(lambda x: neg_relu(x * p), params=[p], backend="numpy")
-    with pytest.raises(TraceError, match="neg_relu"):  # the op over the batch: no array form
-        step(1.0)
+    step = autodiff.compile(lambda x: neg_relu(x * p) * math.inf, params=[p], backend="numpy")
+    step(-1.0)
+    assert p.grad == 0.0
+    step(2.0)
+    assert p.grad == -math.inf
 
 
 def test_explain_totals_equal_backwards_gradient_where_it_masks_or_divides():
@@ -91,9 +102,9 @@ def test_explain_totals_equal_backwards_gradient_where_it_masks_or_divides():
     assert math.isfinite(z.grad) and explain(y2, z).total == z.grad
 
 
-def test_a_masked_factor_wins_in_either_order():
-    assert rules.step(0.0) * rules.reciprocal(0.0) == 0.0
-    assert rules.reciprocal(0.0) * rules.step(0.0) == 0.0
+def test_a_mask_blocks_a_division_by_zero_in_either_order():
+    assert rules.masked_unless_positive(0.0, rules.div(1.0, 0.0)) == 0.0
+    assert rules.div(rules.masked_unless_positive(0.0, 1.0), 1.0) == 0.0
 
 
 def test_constant_power_names_are_exact_so_micrograd_style_rebuilds_keep_the_exponent():
