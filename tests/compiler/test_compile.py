@@ -152,7 +152,7 @@ def test_random_graphs_over_every_op_match_eager_bit_for_bit(program, xs):
         (lambda x: abs(x), 0.0),
         (lambda x: x**x, 0.0),  # 0 ** 0 and its exponent slope
         (lambda x: (x - x) / (x - x), 1.0),  # 0 / 0 = nan
-        # backward masks and divides as PyTorch (rules.MASKED, reciprocal): the compiled
+        # backward masks and divides as PyTorch (masked_unless_positive, div(g, x)): the compiled
         # code must too, where an inf or nan arrives from above
         (lambda x: x.relu().sqrt(), -1.0),  # relu's mask stops sqrt's inf: 0
         (lambda x: x.relu().sqrt(), 0.0),
