@@ -211,9 +211,22 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
         w.emit("_gP = _gP.tolist()")
     fused = {s for layer in layers for row in layer.weights for s in row}
     fused |= {s for layer in layers for s in layer.biases}
+    finals = []
     for s in graded:
         k = s - tape.first_param
-        w.emit(f"P[{k}].grad = g{s} + _gP[{k}]" if s in fused else f"P[{k}].grad = g{s}")
+        finals.append((k, f"g{s} + _gP[{k}]" if s in fused else f"g{s}"))
+    if finals:
+        # sums over the batch taken before a division, a log or another path's sum can
+        # end non-finite where eager's per-example order does not (a bias's summed paths
+        # overflowing to -inf and +inf: nan, where eager gives inf); such a gradient is
+        # recomputed in eager's order, by the Python backend's exact replay
+        w.emit(f"_G = [{', '.join(text for _, text in finals)}]")
+        w.emit("if not _finite(*_G) and _all_finite(P):")
+        w.emit("return _unhoisted(A, P, seed)", 2)
+        w.namespace.setdefault("_unhoisted", _Exact(tape))  # the hoisting check's, if any
+        w.namespace.update(_finite=python_backend._finite, _all_finite=python_backend.all_finite)
+        for j, (k, _) in enumerate(finals):
+            w.emit(f"P[{k}].grad = _G[{j}]")
     w.emit("return total")
     return "\n".join(w.lines) + "\n", w.namespace
 

@@ -255,6 +255,11 @@ def _finite(*xs: float) -> bool:
     return all(map(math.isfinite, xs))
 
 
+def all_finite(params: list[Any]) -> bool:
+    """Every parameter's .grad is a finite number (before a replay writes them)."""
+    return all(math.isfinite(p.grad) for p in params)
+
+
 class Unhoisted:
     """A batched replay that runs every op once per example (built on first use): the
     fallback of a hoisted replay whose summed gradients left the finite numbers."""
@@ -330,12 +335,21 @@ def generate(tape: Tape, batch: bool, hoist: bool = True) -> tuple[str, dict[str
             w.namespace["_unhoisted"] = Unhoisted(tape)
             w.emit(f"if not _finite({', '.join(f'g{s}' for s in hoisted)}):")
             w.emit("return _unhoisted(X, P, seed)", 2)
-    elif needs[out]:
+    else:
+        hoisted = []
+    if not batch and needs[out]:
         w.emit(f"g{out} += seed" if out in started else f"g{out} = seed")
         started.add(out)
     for op in reversed(fixed):
         if needs[op.out]:
             w.backward(op, started, 1)
+    if batch and hoisted and graded:
+        # a sum moved before a division or a log can still end non-finite where eager's
+        # per-example order does not (0/0 = nan in one example, -1e-310/0 = -inf summed):
+        # a gradient that leaves the finite numbers here is recomputed in eager's order
+        w.emit(f"if not _finite({', '.join(f'g{s}' for s in graded)}) and _all_finite(P):")
+        w.emit("return _unhoisted(X, P, seed)", 2)
+        w.namespace["_all_finite"] = all_finite
     for s in graded:
         w.emit(f"P[{s - tape.first_param}].grad = g{s}")
     w.emit("return total" if batch else f"return {w._text(out)}")

@@ -69,17 +69,7 @@ from autodiff import Rule, Value
 
 # Today's failures (issue 16), one narrow category each. The lead deletes an entry when
 # its fix is merged; the strict xfail below then fails until the case passes.
-KNOWN_BROKEN: dict[str, str] = {
-    "batch-hoisting-from-nonfinite": (
-        "found by this test: batch hoisting turns eager's nan into -inf (x * -log(w) at w = 0 "
-        "summed over [0.0, 1e-310]: eager 0/0 in the first example, hoisted -1e-310/0)"
-    ),
-    "numpy-batch-sum-overflow": (
-        "found by this test: the numpy backend sums each path's gradient over the batch "
-        "before adding the paths, so a bias's batch sum overflows to -inf and meets +inf: "
-        "nan where eager (and the Python backend) give inf"
-    ),
-}
+KNOWN_BROKEN: dict[str, str] = {}
 
 # Where the numpy backend legitimately differs from eager (see the README's compile).
 NUMPY_DIFFERENCES: dict[str, str] = {
