@@ -19,6 +19,7 @@ from nn.forward import compiled_forward, outputs_or_none
 from nn.metrics import (
     _check_data,
     _count_correct,
+    _count_correct_floats,
     accuracy,
     default_threshold,
     outputs,
@@ -100,6 +101,7 @@ def fit(
     compiled = try_compile(model, loss, X, y, size) if compile else None
     history.path = compiled.path if compiled is not None else "eager"
     forward = compiled_forward(model) if compiled is not None else None  # for accuracy
+    targets = compiled.encode(y) if compiled is not None else None  # once, not per batch
     progress_report = EpochProgress(epochs, enabled=progress)
     try:
         for epoch in range(epochs):
@@ -116,8 +118,9 @@ def fit(
                 if compiled is None:
                     batch_loss, batch_correct = _step(model, xs, ts, loss, optimizer, threshold)
                 else:
+                    encoded = [targets[i] for i in batch]  # type: ignore[index]
                     batch_loss, batch_correct = _compiled_step(
-                        compiled, forward, model, xs, ts, optimizer, threshold
+                        compiled, forward, model, xs, ts, encoded, optimizer, threshold
                     )
                 total_loss += batch_loss * len(batch)
                 correct += batch_correct
@@ -169,16 +172,19 @@ def _compiled_step(
     model: Model,
     X: list[Any],
     y: list[Any],
+    encoded: list[Any],
     optimizer: Optimizer,
     threshold: float,
 ) -> tuple[float, int]:
-    """_step through a compiled step; accuracy from the compiled forward pass (nn.forward),
-    or an eager one that records nothing if the model's forward does not compile."""
+    """_step through a compiled step (``encoded``: y as ``step.encode`` gives it); accuracy
+    from the compiled forward pass (nn.forward), or an eager one that records nothing if
+    the model's forward does not compile."""
     found = None if forward is None else outputs_or_none(model, X, forward)
     if found is None:
-        found = outputs(model, X, compiled=False)
-    correct = _count_correct(found, y, threshold)
+        correct = _count_correct(outputs(model, X, compiled=False), y, threshold)
+    else:
+        correct = _count_correct_floats(found, y, threshold)
     optimizer.zero_grad()
-    value = step(X, y)
+    value = step.run_encoded(X, encoded)
     optimizer.step()
     return value, correct
