@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import autodiff
@@ -69,6 +69,18 @@ class CompiledStep:
         return self.loss([self.model(x) for x in xs], list(ts))
 
     def __call__(self, X: list[Any], y: list[Any]) -> float:
+        return self.run_encoded(X, self.encode(y))
+
+    def encode(self, y: Sequence[Any]) -> list[Any]:
+        """The targets as the step takes them (a declared loss's encoding, e.g. a class
+        index as a one-hot list); fit encodes a data set once, not every batch."""
+        if self.reduction is None:
+            return list(y)
+        encode, width = self.reduction.encode_target, self.width
+        return [encode(t, width) for t in y]
+
+    def run_encoded(self, X: list[Any], targets: list[Any]) -> float:
+        """``step(X, y)`` with targets already encoded by ``encode``."""
         if self.reduction is not None:
             if None not in self._steps:
                 self._steps[None] = autodiff.compile(
@@ -77,12 +89,11 @@ class CompiledStep:
                     batch=self.reduction.over,
                     backend=self.backend,
                 )
-            encode = self.reduction.encode_target
-            return self._steps[None](X, [encode(t, self.width) for t in y])
+            return self._steps[None](X, targets)
         size = len(X)  # a whole-batch tape has the batch's size built in
         if size not in self._steps:
             self._steps[size] = autodiff.compile(self._whole, params=self.params)
-        return self._steps[size](X, list(y))
+        return self._steps[size](X, targets)
 
 
 def output_width(model: Callable[[Any], Any], x: Any) -> int:

@@ -98,6 +98,16 @@ def _count_correct(outputs: list[Any], targets: list[Any], threshold: float) -> 
     )
 
 
+def _count_correct_floats(outputs: list[Any], targets: list[Any], threshold: float) -> int:
+    """_count_correct for outputs that are floats (a compiled forward's): no unwrapping."""
+    if outputs and isinstance(outputs[0], list):
+        return sum(
+            max(range(len(out)), key=out.__getitem__) == _label_class(out, label)
+            for out, label in zip(outputs, targets, strict=True)
+        )
+    return _count_correct(outputs, targets, threshold)
+
+
 def _predicted_class(out: Any, threshold: float) -> int:
     """1 or 0 for one output (above threshold or not); the argmax for several."""
     if isinstance(out, (list, tuple)):

@@ -13,12 +13,12 @@ from typing import Any
 
 from autodiff import Value, no_grad
 
-try:  # Adam's update on arrays (the `fast` extra): the same floats as its loop, faster
+try:  # updates on arrays (the `fast` extra): the same floats as the loops, faster
     import numpy as _np
 except ImportError:  # pragma: no cover - depends on the environment
     _np = None
 
-# From this many parameters on, Adam updates on arrays: below it the loop is as fast.
+# From this many parameters on, SGD and Adam update on arrays: below it the loop is as fast.
 ARRAYS_FROM = 256
 
 
@@ -37,10 +37,26 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter from its ``.grad``."""
         with no_grad():
-            self._update(_grads(self.params))
+            if _np is not None and len(self.params) >= ARRAYS_FROM:
+                self._update_arrays(_grad_array(self.params))
+            else:
+                self._update(_grads(self.params))
 
     def _update(self, grads: list[float]) -> None:
         raise NotImplementedError
+
+    def _update_arrays(self, grads: Any) -> None:
+        """``_update`` on a float64 array of the gradients: the same floats, elementwise."""
+        self._update(grads.tolist())
+
+    def _write_data(self, data: Any) -> None:
+        """Set each parameter's ``.data`` from a float64 array (one per parameter)."""
+        for p, d in zip(self.params, data.tolist(), strict=True):
+            p.data = d
+
+    def _data_array(self) -> Any:
+        assert _np is not None
+        return _np.array([p.data for p in self.params], dtype=float)
 
 
 class SGD(Optimizer):
@@ -61,7 +77,7 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _non_negative(momentum, "momentum")
         self.weight_decay = _non_negative(weight_decay, "weight_decay")
-        self._velocity: list[float] | None = None
+        self._velocity: Any = None  # a list, or an array on the array path
 
     def _update(self, grads: list[float]) -> None:
         if self.weight_decay:
@@ -73,11 +89,27 @@ class SGD(Optimizer):
                 self._velocity = list(grads)
             else:
                 mu = self.momentum
-                self._velocity = [mu * v + g for v, g in zip(self._velocity, grads, strict=True)]
+                velocity = _as_list(self._velocity)  # a list again after the array path
+                self._velocity = [mu * v + g for v, g in zip(velocity, grads, strict=True)]
             grads = self._velocity
         lr = self.lr
         for p, g in zip(self.params, grads, strict=True):
             p.data = p.data - lr * g
+
+    def _update_arrays(self, grads: Any) -> None:
+        """The loop above on arrays: each element gets the same IEEE operations in the
+        same order, so the same floats."""
+        assert _np is not None
+        data = self._data_array()
+        if self.weight_decay:
+            grads = grads + self.weight_decay * data
+        if self.momentum:
+            if self._velocity is None:
+                self._velocity = grads.copy()
+            else:
+                self._velocity = self.momentum * _np.asarray(self._velocity, dtype=float) + grads
+            grads = self._velocity
+        self._write_data(data - self.lr * grads)
 
 
 class Adam(Optimizer):
@@ -106,15 +138,18 @@ class Adam(Optimizer):
         self._m: Any = [0.0] * len(self.params)  # a list, or an array on the array path
         self._v: Any = [0.0] * len(self.params)
 
-    def _update(self, grads: list[float]) -> None:
+    def _corrections(self) -> tuple[float, float]:
+        """Count the step; the bias corrections 1 - b1^t and 1 - b2^t."""
         b1, b2 = self.betas
         self.t += 1
-        correction1 = 1.0 - b1**self.t
-        correction2 = 1.0 - b2**self.t
-        if _np is not None and len(grads) >= ARRAYS_FROM:
-            self._update_arrays(grads, correction1, correction2)
-            return
-        lr, eps, m, v = self.lr, self.eps, self._m, self._v
+        return 1.0 - b1**self.t, 1.0 - b2**self.t
+
+    def _update(self, grads: list[float]) -> None:
+        b1, b2 = self.betas
+        correction1, correction2 = self._corrections()
+        lr, eps = self.lr, self.eps
+        m, v = _as_list(self._m), _as_list(self._v)  # lists again after the array path
+        self._m, self._v = m, v
         for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             m[i] = b1 * m[i] + (1.0 - b1) * g
             v[i] = b2 * v[i] + (1.0 - b2) * (g * g)
@@ -123,22 +158,20 @@ class Adam(Optimizer):
             move = (m[i] / correction1) / denominator if denominator != 0.0 else 0.0
             p.data = p.data - lr * move
 
-    def _update_arrays(self, grads: list[float], correction1: float, correction2: float) -> None:
+    def _update_arrays(self, g: Any) -> None:
         """The loop above on arrays: each element gets the same IEEE operations in the
         same order (numpy's sqrt is correctly rounded, as math.sqrt), so the same floats."""
         np = _np
         assert np is not None
         b1, b2 = self.betas
-        g = np.array(grads, dtype=float)
+        correction1, correction2 = self._corrections()
         m = b1 * np.asarray(self._m, dtype=float) + (1.0 - b1) * g
         v = b2 * np.asarray(self._v, dtype=float) + (1.0 - b2) * (g * g)
         self._m, self._v = m, v
         denominator = np.sqrt(v / correction2) + self.eps
         with np.errstate(all="ignore"):  # where it is 0 the loop moves by 0, as where() does
             move = np.where(denominator != 0.0, (m / correction1) / denominator, 0.0)
-        data = np.array([p.data for p in self.params], dtype=float) - self.lr * move
-        for p, d in zip(self.params, data.tolist(), strict=True):
-            p.data = d
+        self._write_data(self._data_array() - self.lr * move)
 
 
 def _grads(params: list[Value]) -> list[float]:
@@ -146,6 +179,22 @@ def _grads(params: list[Value]) -> list[float]:
     if set(map(type, grads)) == {float}:  # the common case, without a call per parameter
         return grads
     return [_grad(p) for p in params]
+
+
+def _as_list(xs: Any) -> list[float]:
+    """Floats as a list (an array's as Python floats, not numpy scalars)."""
+    return xs if isinstance(xs, list) else xs.tolist()
+
+
+def _grad_array(params: list[Value]) -> Any:
+    """The gradients as a float64 array, read in one pass (a Value's, after
+    create_graph=True, by its data)."""
+    assert _np is not None
+    grads = [p.grad for p in params]
+    try:
+        return _np.array(grads, dtype=float)
+    except TypeError:  # pragma: no cover - numpy converts a Value through __float__
+        return _np.array(_grads(params), dtype=float)
 
 
 def _grad(p: Value) -> float:

@@ -126,3 +126,26 @@ def test_adam_on_arrays_moves_every_parameter_exactly_as_its_loop(monkeypatch, e
         return [p.data for p in params]
 
     assert run(10**9) == run(1)  # the loop, then the arrays: the same floats
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.9, 1e-3)])
+def test_sgd_on_arrays_moves_every_parameter_exactly_as_its_loop(
+    monkeypatch, momentum, weight_decay
+):
+    pytest.importorskip("numpy", reason="the array path needs numpy")
+    import nn.optim
+
+    def run(arrays_from):
+        monkeypatch.setattr(nn.optim, "ARRAYS_FROM", arrays_from)
+        rng = random.Random(5)
+        params = [Value(rng.uniform(-1, 1)) for _ in range(300)]
+        sgd = SGD(params, lr=0.05, momentum=momentum, weight_decay=weight_decay)
+        for _ in range(4):
+            for i, p in enumerate(params):
+                p.grad = 0.0 if i % 5 == 0 else rng.choice([1e-300, 1.0, -3e5]) * rng.random()
+            sgd.step()
+        return [p.data for p in params]
+
+    loop, arrays = run(10**9), run(1)
+    assert arrays == loop  # the same floats
+    assert all(type(x) is float for x in arrays)  # Python floats, not numpy scalars

@@ -188,3 +188,41 @@ def test_decision_boundary_without_matplotlib_says_how_to_install(monkeypatch, t
     with pytest.raises(MissingMatplotlib, match='pip install "autodiff-scalar\\[plot\\]"'):
         decision_boundary(model, [[0.0, 0.0]], [1], tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("compile_", [False, True])
+@pytest.mark.parametrize(
+    "bad, message",
+    [(10, "class index in 0..2, got 10"), (True, "got True"), (1.0, "got 1.0")],
+)
+def test_a_bad_class_label_among_repeated_ones_fails_before_any_update(compile_, bad, message):
+    # many samples share each label, so fit checks one sample per label: the bad one,
+    # late in the set, must still be found, with the whole set's message
+    rng = random.Random(1)
+    X = [[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(40)]
+    y = [i % 3 for i in range(40)]
+    y[33] = bad
+    model = MLP(2, [4, 3], rng=random.Random(0))
+    before = [p.data for p in model.parameters()]
+    with pytest.raises((TypeError, ValueError), match=message):
+        fit(model, X, y, loss=losses.cross_entropy, optimizer=Adam(model.parameters()),
+            epochs=1, batch_size=8, progress=False, compile=compile_)  # fmt: skip
+    assert [p.data for p in model.parameters()] == before
+    with pytest.raises((TypeError, ValueError)) as whole:
+        losses.cross_entropy([[Value(0.0)] * 3] * 40, y)
+    with pytest.raises((TypeError, ValueError)) as from_fit:
+        fit(model, X, y, loss=losses.cross_entropy, optimizer=Adam(model.parameters()),
+            epochs=1, progress=False)  # fmt: skip
+    assert str(from_fit.value) == str(whole.value)
+
+
+def test_a_bad_hinge_label_among_repeated_ones_fails_before_any_update():
+    X = [[float(i)] for i in range(30)]
+    y = [1 if i % 2 else -1 for i in range(30)]
+    y[25] = 0
+    model = MLP(1, [3, 1], rng=random.Random(0))
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match="labels -1 or \\+1, got 0.0"):
+        fit(model, X, y, loss=losses.hinge, optimizer=SGD(model.parameters(), lr=0.1),
+            epochs=1, batch_size=4, progress=False)  # fmt: skip
+    assert [p.data for p in model.parameters()] == before
