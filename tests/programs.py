@@ -203,12 +203,16 @@ class Network:
     everything: tuple[bool, ...]  # per layer
     square: bool
 
-    def __call__(self, inputs: Sequence[Value], params: Sequence[Value]) -> Value:
+    def __call__(
+        self, inputs: Sequence[Value], params: Sequence[Value], nudge: Callable | None = None
+    ) -> Value:
+        """The network on Values. ``nudge(value)`` may move each neuron's sum and output
+        (an ulp, for the reference's tolerance: a tanh near 1 amplifies one ulp of it)."""
         seen: list[Value] = list(inputs)
         previous: list[Value] = list(inputs)
         for layer, everything in zip(self.layers, self.everything, strict=True):
             source = seen if everything else previous
-            previous = [_neuron(n, source, params) for n in layer]
+            previous = [_neuron(n, source, params, nudge) for n in layer]
             seen = seen + previous
         terms = [o * o for o in previous] if self.square else previous
         total = terms[0]
@@ -217,7 +221,9 @@ class Network:
         return total
 
 
-def _neuron(n: Neuron, source: list[Value], params: Sequence[Value]) -> Value:
+def _neuron(
+    n: Neuron, source: list[Value], params: Sequence[Value], nudge: Callable | None = None
+) -> Value:
     products = []
     for j in range(n.reads):
         w, a = params[n.weights[j]], source[j]
@@ -231,7 +237,14 @@ def _neuron(n: Neuron, source: list[Value], params: Sequence[Value]) -> Value:
         z = z + params[n.bias]
     if n.skip is not None:
         z = source[n.skip] + z if n.skip_first else z + source[n.skip]
-    return z if n.activation == "linear" else getattr(z, n.activation)()
+    if nudge is not None:
+        nudge(z)
+    if n.activation == "linear":
+        return z
+    out = getattr(z, n.activation)()
+    if nudge is not None:
+        nudge(out)
+    return out
 
 
 @st.composite

@@ -216,6 +216,12 @@ def eager(
         input_grads.append([x.grad for x in inputs])
         terms = [out.data * seed] + [p.grad - b for p, b in zip(ps, before, strict=True)]
         sizes = [a + abs(t) for a, t in zip(sizes, terms, strict=True)]
+        if not calls:  # a Network records none: read each op off the graph it built
+            calls = [
+                (v._rule, [u.data for u in v.inputs], None, list(v.inputs), v)
+                for v in autodiff.topological_order(out)
+                if v.inputs
+            ]
         for k, size in _terms_into_parameters(calls, ps).items():
             sizes[1 + k] += size
     total = losses[0]  # not 0.0 + ...: that would turn a loss of -0.0 into 0.0
@@ -291,7 +297,7 @@ def _traced_on(data: st.DataObject, n_inputs: int, batched: bool) -> list[list[f
 
 def _run(program: Program | Network) -> Callable[..., Value]:
     if isinstance(program, Network):
-        return lambda xs, ps, nudge, calls=None: program(xs, ps)
+        return lambda xs, ps, nudge, calls=None: program(xs, ps, nudge)
     return lambda xs, ps, nudge, calls=None: program(xs, ps, nudge, calls)
 
 
