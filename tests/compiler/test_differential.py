@@ -327,6 +327,44 @@ def test_python_backend_is_bit_identical_to_eager(program, data):
             assert same(got, want), (got, want)
 
 
+# a step on a parameter array (value_and_grad) vs the same step on Values: bit for bit
+
+
+@DIFFERENTIAL
+@given(
+    st.one_of(programs(), networks()),
+    st.sampled_from([None, "mean", "sum"]),
+    st.sampled_from(["python", "numpy"]),
+    st.sampled_from(BATCH_SIZES),
+    st.data(),
+)
+def test_value_and_grad_on_an_array_is_the_call_on_values(program, mode, backend, n, data):
+    """value_and_grad(theta) runs the program at parameters theta and returns what the
+    Values call returns after zero_grad, and reads and writes no Value."""
+    np = pytest.importorskip("numpy")
+    examples = _examples(data, program.n_inputs, 1 if mode is None else n)
+    theta = data.draw(st.lists(numbers, min_size=len(program.params),
+                               max_size=len(program.params)), label="theta")  # fmt: skip
+    ps = [Value(p) for p in program.params]
+    run = _run(program)
+    step = autodiff.compile(lambda *xs: run(xs, ps, None), params=ps, batch=mode, backend=backend)
+    if mode is None:
+        args: list[Any] = list(examples[0])
+    else:
+        args = [np.array(column) for column in zip(*examples, strict=True)]
+    step(*[a.tolist() if hasattr(a, "tolist") else a for a in args])  # trace
+    before = [(p.data, p.grad) for p in ps]
+    loss, grads = step.value_and_grad(*args, theta=np.array(theta))
+    assert all(p.data is d and p.grad is g for p, (d, g) in zip(ps, before, strict=True))
+    for p, t in zip(ps, theta, strict=True):
+        p.data, p.grad = t, 0.0
+    expected = step(*[a.tolist() if hasattr(a, "tolist") else a for a in args])
+    assert same(loss, expected), (loss, expected)
+    assert grads.shape == (len(ps),)
+    for got, want in zip(grads.tolist(), [p.grad for p in ps], strict=True):
+        assert same(got, want), (got, want)
+
+
 # eager vs the batched backends and numpy: within the tolerance
 
 
@@ -511,6 +549,7 @@ def _torch_ops(torch: Any) -> dict[str, Callable[..., Any]]:
         "tanh": torch.tanh,
         "sigmoid": torch.sigmoid,
         "relu": torch.relu,
+        "logaddexp": torch.logaddexp,
     }
 
 
