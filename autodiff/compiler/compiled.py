@@ -10,6 +10,14 @@ With ``grad=False`` the step is a compiled forward pass: f may return a Value or
 (nested) list of Values (a model's logits), ``step(*args)`` returns floats of the
 same structure and touches no ``.grad``; ``batch="each"`` maps it over the examples.
 
+``step.value_and_grad(*args, theta=theta)`` is the same call with the parameters as
+one float64 array (in the order of ``step.parameters``) instead of Values: it returns
+``(loss, gradient array)``, the gradient of this call alone, and reads and writes no
+Value, so a training loop can keep its parameters in an array for a whole run.
+``step.outputs(*args, theta=theta)`` does the same for a ``grad=False`` step and returns
+an array (a row per example with ``batch="each"``). The floats are the ones the
+Values call gives after ``zero_grad``.
+
 A step runs one call at a time (a lock: a replay reads, adds to and writes back each
 ``.grad``), checks every argument is a number on both backends, and traces again when
 the ``params`` list it was given, or a number ``f``'s own code reads from its closure or
@@ -25,7 +33,7 @@ from typing import Any
 
 from autodiff.compiler import python_backend
 from autodiff.compiler.guard import TraceError
-from autodiff.compiler.structure import check
+from autodiff.compiler.structure import as_lists, check, flatten
 from autodiff.compiler.tape import Tape, _unique_params, trace
 from autodiff.core.value import Value
 
@@ -81,18 +89,13 @@ class Compiled:
         # One call at a time: a replay reads each parameter's .grad, adds to it and writes
         # it back, so two threads replaying at once would lose one's contribution.
         self._lock = threading.Lock()
+        self._array_replay: Callable[..., Any] | None = None  # value_and_grad's, numpy
 
     def __call__(self, *args: Any) -> Any:
         lock = self._lock
         lock.acquire()  # not `with`: half the cost, on a path of a few microseconds
         try:
-            given = self._params_given
-            if given is not None and given != self._params_seen:  # identity, one by one
-                self._params_seen = list(given)
-                self.params = _unique_params(given)
-                self.tape = None  # trace again, with the parameters as they are now
-            if self._frozen and _changed(self._frozen):
-                self.tape = None  # a number f read from its closure or globals changed
+            self._trace_again_if_changed()
             if not self.grad:
                 return self._call_forward(args)
             if self.batch is None:
@@ -101,57 +104,142 @@ class Compiled:
         finally:
             lock.release()
 
-    def _call_one(self, args: tuple[Any, ...]) -> float:
+    @property
+    def parameters(self) -> list[Value]:
+        """The parameters in the order ``theta`` lists them (those of the last trace)."""
         if self.tape is None:
-            self._build(trace(self.f, *args, params=self.params))
+            raise TraceError("the step has not traced yet: call it (or value_and_grad) once")
+        return list(self.tape.params)
+
+    def value_and_grad(self, *args: Any, theta: Any) -> tuple[float, Any]:
+        """``(loss, gradient)`` of the call ``step(*args)`` at parameter values ``theta``.
+
+        ``theta``: one number per parameter, in ``step.parameters`` order (a float64
+        array; numpy is needed). Returns the loss as ``step(*args)`` does and the
+        gradient of that loss as a new float64 array; no Value is read or written.
+        Arguments may be numpy arrays (a batch: one row per example)."""
+        if not self.grad:
+            raise TypeError("value_and_grad() needs a step compiled with grad=True; use outputs()")
+        with self._lock:
+            self._trace_again_if_changed()
+            if self.batch is None:
+                args = tuple(as_lists(a) for a in args)
+                self._trace_once(list(args), outputs=False)
+            else:
+                self._trace_once([as_lists(a[0]) for a in _checked_batch(args)[1]], outputs=False)
+            assert self.tape is not None
+            theta = _checked_theta(theta, len(self.tape.params))
+            if self.backend == "numpy" and self.batch is not None:
+                return self._value_and_grad_arrays(args, theta)
+            stand_ins = _stand_ins(theta)
+            if self.batch is None:
+                loss = self._call_one(args, stand_ins)
+            else:
+                loss = self._call_batch(tuple(as_lists(a) for a in args), stand_ins)
+            return loss, _grads_of(stand_ins)
+
+    def outputs(self, *args: Any, theta: Any) -> Any:
+        """f's results as a float64 array at parameter values ``theta`` (see
+        ``value_and_grad``): with ``batch="each"`` a row per example (one entry per
+        example for a single result), f's results flattened in order."""
+        if self.grad:
+            raise TypeError("outputs() needs a step compiled with grad=False")
+        import numpy as np  # theta is an array: numpy is there
+
+        with self._lock:
+            self._trace_again_if_changed()
+            each = self.batch == "each"
+            if each:
+                args = _checked_batch(args)[1]
+                example = [as_lists(a[0]) for a in args]
+            else:
+                args = tuple(as_lists(a) for a in args)
+                example = list(args)
+            self._trace_once(example, outputs=True)
+            assert self.tape is not None
+            theta = _checked_theta(theta, len(self.tape.params))
+            if self.backend == "numpy" and each:
+                if self._array_replay is None:
+                    self._array_replay, _ = self._numpy.build(self.tape, grad=False, arrays=True)
+                return self._array_replay(args, theta)
+            if each:
+                args = tuple(as_lists(a) for a in args)
+            found = self._call_forward(args, _stand_ins(theta))
+            if self.tape.out_structure is None:  # one result: a number per example
+                return np.array(found, dtype=float)
+            rows = [_flat(row) for row in found] if each else _flat(found)
+            return np.array(rows, dtype=float)
+
+    def _value_and_grad_arrays(self, args: tuple[Any, ...], theta: Any) -> tuple[float, Any]:
+        assert self.tape is not None
+        n = len(args[0])
+        if self._array_replay is None:
+            self._array_replay, _ = self._numpy.build(self.tape, grad=True, arrays=True)
+        seed = 1.0 / n if self.batch == "mean" else 1.0
+        total, grads = self._array_replay(args, theta, seed)
+        return (total / n if self.batch == "mean" else total), grads
+
+    def _trace_again_if_changed(self) -> None:
+        given = self._params_given
+        if given is not None and given != self._params_seen:  # identity, one by one
+            self._params_seen = list(given)
+            self.params = _unique_params(given)
+            self.tape = None  # trace again, with the parameters as they are now
+        if self._frozen and _changed(self._frozen):
+            self.tape = None  # a number f read from its closure or globals changed
+
+    def _trace_once(self, example: list[Any], outputs: bool) -> None:
+        if self.tape is None:
+            self._build(trace(self.f, *example, params=self.params, outputs=outputs))
+
+    def _call_one(self, args: tuple[Any, ...], params: list[Any] | None = None) -> float:
+        self._trace_once(list(args), outputs=False)
         assert self.tape is not None and self._replay is not None
+        params = self.tape.params if params is None else params
         flat = check(self.tape.structure, list(args), "compiled call's arguments")
         if self.backend == "numpy":
-            return self._replay([[a] for a in args], self.tape.params, 1.0)
-        return self._replay(flat, self.tape.params, 1.0)
+            return self._replay([[a] for a in args], params, 1.0)
+        return self._replay(flat, params, 1.0)
 
-    def _call_batch(self, args: tuple[Any, ...]) -> float:
+    def _call_batch(self, args: tuple[Any, ...], params: list[Any] | None = None) -> float:
         n = _batch_size(args)
-        if self.tape is None:
-            self._build(trace(self.f, *[a[0] for a in args], params=self.params))
+        self._trace_once([a[0] for a in args], outputs=False)
         assert self.tape is not None and self._replay is not None
+        params = self.tape.params if params is None else params
         seed = 1.0 / n if self.batch == "mean" else 1.0
         if self.backend == "numpy":
             _check_numbers(args)
-            total = self._replay(args, self.tape.params, seed)
+            total = self._replay(args, params, seed)
         else:
             structure = self.tape.structure
             examples = [
                 check(structure, list(example), f"example {i}")
                 for i, example in enumerate(zip(*args, strict=True))
             ]
-            total = self._replay(examples, self.tape.params, seed)
+            total = self._replay(examples, params, seed)
         return total / n if self.batch == "mean" else total
 
-    def _call_forward(self, args: tuple[Any, ...]) -> Any:
+    def _call_forward(self, args: tuple[Any, ...], params: list[Any] | None = None) -> Any:
         """f's results as floats (one per example with batch="each"); no gradients."""
         each = self.batch == "each"
         if each:
             _batch_size(args)
-        if self.tape is None:
-            example = [a[0] for a in args] if each else list(args)
-            self._build(trace(self.f, *example, params=self.params, outputs=True))
+        self._trace_once([a[0] for a in args] if each else list(args), outputs=True)
         assert self.tape is not None and self._replay is not None
+        params = self.tape.params if params is None else params
         if self.backend == "numpy":
             _check_numbers(args if each else tuple([a] for a in args))
             if each:
-                return self._replay(args, self.tape.params)
-            return self._replay([[a] for a in args], self.tape.params)[0]
+                return self._replay(args, params)
+            return self._replay([[a] for a in args], params)[0]
         structure = self.tape.structure
         if not each:
-            return self._replay(
-                check(structure, list(args), "compiled call's arguments"), self.tape.params
-            )
+            return self._replay(check(structure, list(args), "compiled call's arguments"), params)
         examples = [
             check(structure, list(example), f"example {i}")
             for i, example in enumerate(zip(*args, strict=True))
         ]
-        return self._replay(examples, self.tape.params)
+        return self._replay(examples, params)
 
     def _build(self, tape: Tape) -> None:
         # the tape is kept only once its code is built: a build that failed (numpy's
@@ -162,6 +250,7 @@ class Compiled:
             batch = self.batch is not None
             replay, source = python_backend.build(tape, batch=batch, grad=self.grad)
         self.tape, self._replay, self.source = tape, replay, source
+        self._array_replay = None  # built from this tape when value_and_grad needs it
         self._frozen = _numbers_read(self.f)
 
     def __repr__(self) -> str:
@@ -184,6 +273,60 @@ def _batch_size(args: tuple[Any, ...]) -> int:
     if len(sizes) != 1:
         raise TraceError(f"batched arguments have different numbers of examples: {sorted(sizes)}")
     return sizes.pop()
+
+
+def _checked_batch(args: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
+    """(n, args) for a batched call whose arguments may be numpy arrays (a row per
+    example, numbers only, checked by dtype) or lists of examples (checked as always)."""
+    if not args:
+        raise TraceError("a batched step needs at least one argument (a list of examples)")
+    sizes = set()
+    for i, a in enumerate(args):
+        kind = getattr(getattr(a, "dtype", None), "kind", None)
+        if kind is None:
+            _batch_size((a,))
+            _check_numbers((a,))
+        elif kind not in "fiu" or getattr(a, "ndim", 0) < 1 or len(a) == 0:
+            raise TraceError(
+                f"batched argument {i} expected an array of numbers with a row per example, "
+                f"got dtype {a.dtype} and shape {a.shape}"
+            )
+        sizes.add(len(a))
+    if len(sizes) != 1:
+        raise TraceError(f"batched arguments have different numbers of examples: {sorted(sizes)}")
+    return sizes.pop(), args
+
+
+def _checked_theta(theta: Any, count: int) -> Any:
+    """``theta`` as a 1-D float64 array of ``count`` numbers, or a one-line error."""
+    import numpy as np  # value_and_grad and outputs take arrays: numpy is needed
+
+    kind = getattr(getattr(theta, "dtype", None), "kind", "f")
+    try:
+        array = np.asarray(theta, dtype=float) if kind in "fiu" and theta is not None else None
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.shape != (count,):
+        got = "something that is not numbers" if array is None else f"shape {array.shape}"
+        raise TraceError(
+            f"theta expected {count} numbers (one per parameter, in step.parameters order), "
+            f"got {got}"
+        )
+    return array
+
+
+def _stand_ins(theta: Any) -> list[Any]:
+    return [python_backend.StandIn(d) for d in theta.tolist()]
+
+
+def _grads_of(stand_ins: list[Any]) -> Any:
+    import numpy as np
+
+    return np.array([p.grad for p in stand_ins], dtype=float)
+
+
+def _flat(x: Any) -> list[float]:
+    return flatten(x, "a result")[1]
 
 
 def _numbers_read(f: Callable[..., Any]) -> list[tuple[Any, str, Any]]:

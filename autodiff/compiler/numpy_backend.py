@@ -20,6 +20,8 @@ Needs the optional extra ``fast`` (``pip install "autodiff-scalar[fast]"``).
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from autodiff.compiler import python_backend, symbolic
 from autodiff.compiler.fusion import Layer, find_layers
 from autodiff.compiler.guard import TraceError
-from autodiff.compiler.structure import Structure, check, unflatten
+from autodiff.compiler.structure import Structure, as_lists, check, unflatten
 from autodiff.compiler.tape import Op, Tape
 
 
@@ -131,17 +133,24 @@ class _Inputs:
         return columns
 
 
-def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
+def generate(tape: Tape, grad: bool = True, arrays: bool = False) -> tuple[str, dict[str, Any]]:
     """(source, namespace) of ``replay(A, P, seed)`` over a batch; returns the sum.
 
-    Without ``grad``: ``forward(A, P)``, f's results for each example (a list)."""
+    Without ``grad``: ``forward(A, P)``, f's results for each example (a list).
+
+    With ``arrays`` the parameters come as one float64 array ``theta`` (in the tape's
+    order) instead of Values, and no Value is read or written: ``replay(A, theta, seed)``
+    returns ``(sum, gradient array)`` (the gradients of this call alone, as after
+    ``zero_grad``), ``forward(A, theta)`` an array with a row per example. The code
+    is the same as with Values but for where parameters come from and go to, so the
+    floats are the same."""
     needs = tape.needs_grad() if grad else [False] * tape.n_slots
     vary = tape.varying()
     w = python_backend._Writer(tape, vary, needs, vector_call=_vector_call)
     w.namespace.update({f"_n_{name}": fn for name, fn in NUMPY.items()}, _each=_each)
     w.namespace.update(_sum=lambda a: float(np.add.reduce(a)), _full=np.full, _stack=np.stack)
     w.namespace.update(_inputs=_Inputs(tape.structure), _array=np.array, _zeros=np.zeros)
-    layers, absorbed = find_layers(tape, vary)
+    layers, absorbed = _layers_of(tape, vary)
     first_root = {min(layer.roots): (k, layer) for k, layer in enumerate(layers)}
     roots = {r for layer in layers for r in layer.roots}
     activations = _activations(tape, vary, layers)
@@ -154,15 +163,22 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
     params = list(range(tape.first_param, tape.first_const))
     graded = [s for s in params if needs[s]]
     out = tape.output
-    w.lines.append("def replay(A, P, seed):" if grad else "def forward(A, P):")
+    P = "theta" if arrays else "P"
+    w.lines.append(f"def replay(A, {P}, seed):" if grad else f"def forward(A, {P}):")
     if tape.n_inputs:
         w.emit(python_backend._unpack([f"v{i}" for i in range(tape.n_inputs)], "_inputs(A)"))
     w.emit("n = len(A[0]) if A else 1")  # no arguments: a batch of one
-    if params:
-        w.emit(python_backend._unpack([f"v{s}" for s in params], "[p.data for p in P]"))
-    if layers:
-        w.emit(f"_pd = _array([{', '.join(f'v{s}' for s in params)}])")
-        w.emit("_gP = _zeros(len(P))")
+    if arrays:
+        w.emit("_pd = theta")
+        w.emit(_PARAMS_READ)  # the parameters read one by one: filled in by _read_params
+        if grad:
+            w.emit("_gP = _zeros(len(theta))")
+    else:
+        if params:
+            w.emit(python_backend._unpack([f"v{s}" for s in params], "[p.data for p in P]"))
+        if layers:
+            w.emit(f"_pd = _array([{', '.join(f'v{s}' for s in params)}])")
+            w.emit("_gP = _zeros(len(P))")
     fixed = [op for op in tape.ops if not vary[op.out]]
     batched = [op for op in tape.ops if vary[op.out]]
     for op in fixed + batched:
@@ -171,11 +187,14 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
         elif op.out not in absorbed and op.out not in roots and op.out not in grouped:
             w.forward(op, 1)
     if not grad:
-        _return_results(w, tape, vary)
-        return "\n".join(w.lines) + "\n", w.namespace
+        _return_results(w, tape, vary, arrays)
+        return _read_params(w.lines, tape, arrays), w.namespace
     started: set[int] = set()
     if graded:
-        w.emit(python_backend._unpack([f"g{s}" for s in params], "[p.grad for p in P]"))
+        if arrays:  # a parameter's gradient starts at 0.0, as after zero_grad
+            w.emit(_GRADS_START)  # filled in by _read_params
+        else:
+            w.emit(python_backend._unpack([f"g{s}" for s in params], "[p.grad for p in P]"))
         started.update(graded)
     feeds = {s for op in batched for s in op.inputs if not vary[s] and needs[s]}
     feeds -= {s for layer in layers for row in layer.weights for s in row}
@@ -200,13 +219,16 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
             # the batch's gradients of per-call slots are summed before they are
             # backpropagated; if a sum is not finite, run every op per example instead
             # (the Python backend's Unhoisted), as eager would
-            w.namespace.update(_finite=python_backend._finite, _unhoisted=_Exact(tape))
+            w.namespace.update(_finite=python_backend._finite, _unhoisted=_Exact(tape, arrays))
             w.emit(f"if not _finite({', '.join(f'g{s}' for s in hoisted)}):")
-            w.emit("return _unhoisted(A, P, seed)", 2)
+            w.emit(f"return _unhoisted(A, {P}, seed)", 2)
         if op.out in roots and op.out in first_root:
             _layer_backward(w, *first_root[op.out], started, activations)
         elif needs[op.out] and op.out not in elsewhere:
             w.backward(op, started, 1)
+    if arrays:
+        _return_gradients(w, tape, graded)
+        return _read_params(w.lines, tape, arrays), w.namespace
     if layers:
         w.emit("_gP = _gP.tolist()")
     fused = {s for layer in layers for row in layer.weights for s in row}
@@ -231,24 +253,109 @@ def generate(tape: Tape, grad: bool = True) -> tuple[str, dict[str, Any]]:
     return "\n".join(w.lines) + "\n", w.namespace
 
 
-class _Exact:
-    """The Python backend's replay with every op per example, on the numpy arguments."""
+# tape -> its layers: a step's Values replay and its array replay read them off one tape
+_LAYERS: weakref.WeakKeyDictionary[Tape, tuple[list[Layer], set[int]]] = weakref.WeakKeyDictionary()
 
-    def __init__(self, tape: Tape) -> None:
+
+def _layers_of(tape: Tape, vary: list[bool]) -> tuple[list[Layer], set[int]]:
+    found = _LAYERS.get(tape)
+    if found is None:
+        found = _LAYERS[tape] = find_layers(tape, vary)
+    return found
+
+
+class _Exact:
+    """The Python backend's replay with every op per example, on the numpy arguments.
+
+    With ``arrays`` it takes the parameters as an array and returns ``(sum, gradients)``
+    like the array replay: stand-ins for the Values carry them through."""
+
+    def __init__(self, tape: Tape, arrays: bool = False) -> None:
         self.structure = tape.structure
         self.replay = python_backend.Unhoisted(tape)
+        self.arrays = arrays
 
-    def __call__(self, args: Any, params: list[Any], seed: float) -> float:
+    def __call__(self, args: Any, params: Any, seed: float) -> Any:
         examples = [
-            check(self.structure, list(example), f"example {i}")
+            check(self.structure, as_lists(list(example)), f"example {i}")
             for i, example in enumerate(zip(*args, strict=True))
         ]
-        return self.replay(examples, params, seed)
+        if not self.arrays:
+            return self.replay(examples, params, seed)
+        stand_ins = [python_backend.StandIn(d) for d in params.tolist()]
+        total = self.replay(examples, stand_ins, seed)
+        return total, np.array([p.grad for p in stand_ins], dtype=float)
 
 
-def _return_results(w: Any, tape: Tape, vary: list[bool]) -> None:
-    """One result per example: arrays become lists, per-call floats are repeated."""
+# Placeholder lines of an array replay: which parameters the code reads one by one (not
+# through the layers' matrices) is known only once all of it is written.
+_PARAMS_READ = "#params-read"
+_GRADS_START = "#grads-start"
+_NAME = re.compile(r"\b([vg])(\d+)\b")
+
+
+def _names_used(lines: list[str], tape: Tape) -> tuple[list[int], list[int]]:
+    """Parameter slots whose value (``v``) and whose gradient (``g``) the lines name."""
+    params = range(tape.first_param, tape.first_const)
+    used: dict[str, set[int]] = {"v": set(), "g": set()}
+    for line in lines:
+        for kind, number in _NAME.findall(line):
+            used[kind].add(int(number))
+    return [s for s in params if s in used["v"]], [s for s in params if s in used["g"]]
+
+
+def _read_params(lines: list[str], tape: Tape, arrays: bool) -> str:
+    """The source; an array replay's placeholders replaced by the reads it needs."""
+    if not arrays:
+        return "\n".join(lines) + "\n"
+    body = [line for line in lines if line.strip() not in (_PARAMS_READ, _GRADS_START)]
+    values, grads = _names_used(body, tape)
+    index = [s - tape.first_param for s in values]
+    everyone = len(index) == tape.first_const - tape.first_param
+    read = "theta.tolist()" if everyone else f"theta[{index}].tolist()"
+    out = []
+    for line in lines:
+        if line.strip() == _PARAMS_READ:
+            if values:
+                out.append("    " + python_backend._unpack([f"v{s}" for s in values], read))
+        elif line.strip() == _GRADS_START:
+            if grads:
+                out.append(f"    {' = '.join(f'g{s}' for s in grads)} = 0.0")
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _return_gradients(w: Any, tape: Tape, graded: list[int]) -> None:
+    """An array replay's end: the gradients summed one by one join the layers' array."""
+    _, grads = _names_used([line for line in w.lines if line.strip() != _GRADS_START], tape)
+    own = [s for s in grads if s in set(graded)]
+    if own:
+        index = [s - tape.first_param for s in own]
+        w.emit(f"_gP[{index}] += _array([{', '.join(f'g{s}' for s in own)}])")
+    # as the Values replay: a gradient that left the finite numbers is recomputed in
+    # eager's per-example order (every gradient starts at 0.0 here: all finite before)
+    w.namespace.setdefault("_unhoisted", _Exact(tape, arrays=True))
+    w.namespace["_all_finite_array"] = _all_finite_array
+    w.emit("if not _all_finite_array(_gP):")
+    w.emit("return _unhoisted(A, theta, seed)", 2)
+    w.emit("return total, _gP")
+
+
+def _all_finite_array(a: Any) -> bool:
+    return bool(np.isfinite(a).all())
+
+
+def _return_results(w: Any, tape: Tape, vary: list[bool], arrays: bool = False) -> None:
+    """One result per example: arrays become lists, per-call floats are repeated.
+
+    With ``arrays``: one array, an entry per example for a single result, else a row of
+    the (flattened) results per example."""
     columns = [w._text(s) if vary[s] else f"_full(n, {w._text(s)})" for s in tape.outputs]
+    if arrays:
+        single = tape.out_structure is None
+        w.emit(f"return {columns[0] if single else '_stack([' + ', '.join(columns) + '], 1)'}")
+        return
     if tape.out_structure is None:
         w.emit(f"return {columns[0]}.tolist()")
         return
@@ -393,11 +500,12 @@ def _matrix_of_columns(w: Any, grads: list[str]) -> str | None:
     return None
 
 
-def build(tape: Tape, grad: bool = True) -> tuple[Callable[..., Any], str]:
+def build(tape: Tape, grad: bool = True, arrays: bool = False) -> tuple[Callable[..., Any], str]:
     """The compiled replay over a batch (run without floating-point warnings) and its source.
 
-    Without ``grad``: ``run(args, params)``, f's results for each example."""
-    source, namespace = generate(tape, grad)
+    Without ``grad``: ``run(args, params)``, f's results for each example. With
+    ``arrays``, ``params`` is a float64 array (see ``generate``)."""
+    source, namespace = generate(tape, grad, arrays)
     replay = python_backend.load(source, namespace, "replay" if grad else "forward", "numpy step")
 
     if not grad:

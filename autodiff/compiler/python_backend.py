@@ -260,6 +260,17 @@ def all_finite(params: list[Any]) -> bool:
     return all(math.isfinite(p.grad) for p in params)
 
 
+class StandIn:
+    """What a replay reads and writes of a parameter, ``.data`` and ``.grad`` (from 0.0),
+    without a Value: replays at parameter values given as an array (value_and_grad)."""
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data: float) -> None:
+        self.data = data
+        self.grad = 0.0
+
+
 class Unhoisted:
     """A batched replay that runs every op once per example (built on first use): the
     fallback of a hoisted replay whose summed gradients left the finite numbers."""

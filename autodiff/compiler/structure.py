@@ -60,3 +60,9 @@ def check(expected: Structure, args: Any, where: str) -> list[float]:
             f"{describe(expected)}, got {describe(structure)}"
         )
     return flat
+
+
+def as_lists(x: Any) -> Any:
+    """A numpy array or number as Python lists and floats (``tolist``); anything else as
+    it is. What the checks above read."""
+    return x.tolist() if hasattr(x, "tolist") else x
