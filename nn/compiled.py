@@ -79,6 +79,12 @@ class CompiledStep:
         encode, width = self.reduction.encode_target, self.width
         return [encode(t, width) for t in y]
 
+    @property
+    def per_sample_step(self) -> Any:
+        """The compiled per-sample step (an ``autodiff.compile`` step), once traced; None
+        for an undeclared loss (traced whole, per batch size)."""
+        return self._steps.get(None) if self.reduction is not None else None
+
     def run_encoded(self, X: list[Any], targets: list[Any]) -> float:
         """``step(X, y)`` with targets already encoded by ``encode``."""
         if self.reduction is not None:
@@ -96,11 +102,103 @@ class CompiledStep:
         return self._steps[size](X, targets)
 
 
+class ArraySteps:
+    """fit's compiled steps with the parameters in one float64 array for the whole run.
+
+    A step through Values moves every parameter attribute by attribute several times
+    (the replay reads ``.data`` and writes ``.grad``, the optimiser reads both and writes
+    ``.data``, ``zero_grad`` clears ``.grad``): for 2,410 parameters most of a step. Here
+    the compiled step takes and returns arrays (``value_and_grad``), the optimiser
+    updates the array (``optimizer.moved``) and the Values get the array back by
+    ``write_back``: after every epoch and when the run ends or stops. The floats are
+    the ones the Values path gives: the same generated code, the same update."""
+
+    def __init__(self, step: Any, forward: Any, optimizer: Any, X: Any, y: Any, targets: Any,
+                 threshold: float) -> None:  # fmt: skip
+        import numpy as np
+
+        self.step_fn, self.forward, self.optimizer = step, forward, optimizer
+        self.X = X
+        self.targets = targets
+        self.y, self.threshold = list(y), threshold
+        self.params = step.parameters
+        self.theta = np.array([p.data for p in self.params], dtype=float)
+        self.grads: Any = None  # the last step's, written to .grad with the data
+
+    @classmethod
+    def or_none(cls, compiled: CompiledStep, forward: Any, optimizer: Any, X: Any, y: Any,
+                targets: Any, threshold: float) -> ArraySteps | None:  # fmt: skip
+        """ArraySteps when the step compiled per sample on numpy, the model's forward pass
+        compiled on numpy over the same parameters, the optimiser has an array form
+        (``nn.optim.has_array_form``) and every input is a plain number; else None (then
+        fit steps through the Values, with the same results, slower)."""
+        from nn.optim import has_array_form
+
+        step = compiled.per_sample_step
+        if step is None or step.backend != "numpy" or not has_array_form(optimizer):
+            return None
+        if forward is None or forward.backend != "numpy" or forward.tape is None:
+            return None
+        params = step.parameters
+        if forward.parameters != params or optimizer.params != params:
+            return None  # not the same parameters, in the same order, throughout
+        X = _numbers_array(X)
+        if X is None:
+            return None
+        import numpy as np
+
+        return cls(step, forward, optimizer, X, y, np.array(targets, dtype=float), threshold)
+
+    def step(self, batch: list[int]) -> tuple[float, int]:
+        """One update on the samples ``batch`` (indices); its loss and number right."""
+        from nn.metrics import _count_correct_floats
+
+        xs, ts = self.X[batch], self.targets[batch]
+        found = self.forward.outputs(xs, theta=self.theta).tolist()  # before the update
+        correct = _count_correct_floats(found, [self.y[i] for i in batch], self.threshold)
+        loss, self.grads = self.step_fn.value_and_grad(xs, ts, theta=self.theta)
+        self.theta = self.optimizer.moved(self.theta, self.grads)
+        return loss, correct
+
+    def write_back(self) -> None:
+        """Each parameter's ``.data`` from the array, and its ``.grad`` from the last step
+        (as ``step()`` leaves them)."""
+        for p, d in zip(self.params, self.theta.tolist(), strict=True):
+            p.data = d
+        if self.grads is not None:
+            for p, g in zip(self.params, self.grads.tolist(), strict=True):
+                p.grad = g
+
+
+def _numbers_array(X: Any) -> Any:
+    """X as a float64 array when every sample is a number or a flat list of numbers (not
+    bools, Values or text); else None."""
+    import numpy as np
+
+    rows = list(X)
+    if rows and all(isinstance(x, (list, tuple)) for x in rows):
+        leaves: Any = [v for x in rows for v in x]
+        if len(set(map(len, rows))) != 1:
+            return None
+    else:
+        leaves = rows
+    if not set(map(type, leaves)) <= {float, int}:
+        return None
+    return np.array(rows, dtype=float)
+
+
 def output_width(model: Callable[[Any], Any], x: Any) -> int:
     """How many outputs the model gives for one sample (1 for a single Value)."""
     with no_grad():
-        out = model([Value(v) for v in x] if isinstance(x, (list, tuple)) else Value(x))
+        out = model(_as_values(x))
     return len(out) if isinstance(out, (list, tuple)) else 1
+
+
+def _as_values(x: Any) -> Any:
+    """A sample's inputs as Values (a sample may hold Values already)."""
+    if isinstance(x, (list, tuple)):
+        return [v if isinstance(v, Value) else Value(v) for v in x]
+    return x if isinstance(x, Value) else Value(x)
 
 
 def try_compile(

@@ -49,6 +49,14 @@ class Optimizer:
         """``_update`` on a float64 array of the gradients: the same floats, elementwise."""
         self._update(grads.tolist())
 
+    def moved(self, data: Any, grads: Any) -> Any:
+        """The parameters' values after one ``step()``, from float64 arrays of their values
+        and gradients (in ``self.params`` order), as a new array; no Value is read or
+        written, and the optimiser's state (its step count, momentum) advances as
+        ``step()`` advances it. For a training loop that keeps the parameters in an
+        array (``fit(compile=True)``); SGD and Adam have it (see ``has_array_form``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no array form of its step")
+
     def _write_data(self, data: Any) -> None:
         """Set each parameter's ``.data`` from a float64 array (one per parameter)."""
         for p, d in zip(self.params, data.tolist(), strict=True):
@@ -97,10 +105,12 @@ class SGD(Optimizer):
             p.data = p.data - lr * g
 
     def _update_arrays(self, grads: Any) -> None:
+        self._write_data(self.moved(self._data_array(), grads))
+
+    def moved(self, data: Any, grads: Any) -> Any:
         """The loop above on arrays: each element gets the same IEEE operations in the
         same order, so the same floats."""
         assert _np is not None
-        data = self._data_array()
         if self.weight_decay:
             grads = grads + self.weight_decay * data
         if self.momentum:
@@ -109,7 +119,7 @@ class SGD(Optimizer):
             else:
                 self._velocity = self.momentum * _np.asarray(self._velocity, dtype=float) + grads
             grads = self._velocity
-        self._write_data(data - self.lr * grads)
+        return data - self.lr * grads
 
 
 class Adam(Optimizer):
@@ -158,7 +168,10 @@ class Adam(Optimizer):
             move = (m[i] / correction1) / denominator if denominator != 0.0 else 0.0
             p.data = p.data - lr * move
 
-    def _update_arrays(self, g: Any) -> None:
+    def _update_arrays(self, grads: Any) -> None:
+        self._write_data(self.moved(self._data_array(), grads))
+
+    def moved(self, data: Any, g: Any) -> Any:
         """The loop above on arrays: each element gets the same IEEE operations in the
         same order (numpy's sqrt is correctly rounded, as math.sqrt), so the same floats."""
         np = _np
@@ -171,7 +184,17 @@ class Adam(Optimizer):
         denominator = np.sqrt(v / correction2) + self.eps
         with np.errstate(all="ignore"):  # where it is 0 the loop moves by 0, as where() does
             move = np.where(denominator != 0.0, (m / correction1) / denominator, 0.0)
-        self._write_data(self._data_array() - self.lr * move)
+        return data - self.lr * move
+
+
+def has_array_form(optimizer: Optimizer) -> bool:
+    """Whether ``optimizer.moved`` makes the update its ``step()`` makes: the class that
+    defines ``moved`` also defines the step it mirrors (a subclass that changes ``_update``
+    or ``step`` but inherits ``moved`` would be trained by the wrong rule)."""
+    cls = type(optimizer)
+    owner = next(c for c in cls.__mro__ if "moved" in c.__dict__)
+    mirrored = ("step", "_update", "_update_arrays", "zero_grad")
+    return owner is not Optimizer and all(getattr(cls, m) is getattr(owner, m) for m in mirrored)
 
 
 def _grads(params: list[Value]) -> list[float]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from autodiff import Value, no_grad
 from nn import losses
-from nn.compiled import CompiledStep, try_compile
+from nn.compiled import ArraySteps, CompiledStep, try_compile
 from nn.forward import compiled_forward, outputs_or_none
 from nn.metrics import (
     _check_data,
@@ -103,6 +103,9 @@ def fit(
     history.path = compiled.path if compiled is not None else "eager"
     forward = compiled_forward(model) if compiled is not None else None  # for accuracy
     targets = compiled.encode(y) if compiled is not None else None  # once, not per batch
+    arrays = None
+    if compiled is not None:
+        arrays = ArraySteps.or_none(compiled, forward, optimizer, X, y, targets, threshold)
     progress_report = EpochProgress(epochs, enabled=progress)
     try:
         for epoch in range(epochs):
@@ -115,6 +118,11 @@ def fit(
             correct = 0
             for start in range(0, n, size):
                 batch = order[start : start + size]
+                if arrays is not None:
+                    batch_loss, batch_correct = arrays.step(batch)
+                    total_loss += batch_loss * len(batch)
+                    correct += batch_correct
+                    continue
                 xs, ts = [X[i] for i in batch], [y[i] for i in batch]
                 if compiled is None:
                     batch_loss, batch_correct = _step(model, xs, ts, loss, optimizer, threshold)
@@ -125,6 +133,8 @@ def fit(
                     )
                 total_loss += batch_loss * len(batch)
                 correct += batch_correct
+            if arrays is not None:
+                arrays.write_back()  # the model as eager's would be after the epoch
             history.loss.append(total_loss / n)
             history.train_accuracy.append(correct / n)
             shown = {"loss": f"{history.loss[-1]:.4f}", "acc": f"{correct / n:.3f}"}
@@ -133,6 +143,8 @@ def fit(
                 shown["test_acc"] = f"{history.test_accuracy[-1]:.3f}"
             progress_report.done(shown)
     finally:
+        if arrays is not None:
+            arrays.write_back()  # also when a step raised or Ctrl-C stopped the run
         progress_report.close()
     return history
 
