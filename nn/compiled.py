@@ -85,17 +85,34 @@ class CompiledStep:
         for an undeclared loss (traced whole, per batch size)."""
         return self._steps.get(None) if self.reduction is not None else None
 
+    def probe(self, X: list[Any], y: list[Any]) -> None:
+        """Trace and build the step on a few samples; parameters and gradients are left as
+        they are. On numpy the program built is the one fit's array steps run
+        (``value_and_grad``), so the one on Values is never built unless it is used."""
+        xs = numbers_array(X) if self.reduction is not None and self.backend == "numpy" else None
+        if xs is None:
+            self(X, y)
+            return
+        import numpy as np
+
+        step = self._per_sample_step()
+        step.value_and_grad(xs, np.array(self.encode(y), dtype=float))
+
+    def _per_sample_step(self) -> Any:
+        assert self.reduction is not None
+        if None not in self._steps:
+            self._steps[None] = autodiff.compile(
+                self._per_sample,
+                params=self.params,
+                batch=self.reduction.over,
+                backend=self.backend,
+            )
+        return self._steps[None]
+
     def run_encoded(self, X: list[Any], targets: list[Any]) -> float:
         """``step(X, y)`` with targets already encoded by ``encode``."""
         if self.reduction is not None:
-            if None not in self._steps:
-                self._steps[None] = autodiff.compile(
-                    self._per_sample,
-                    params=self.params,
-                    batch=self.reduction.over,
-                    backend=self.backend,
-                )
-            return self._steps[None](X, targets)
+            return self._per_sample_step()(X, targets)
         size = len(X)  # a whole-batch tape has the batch's size built in
         if size not in self._steps:
             self._steps[size] = autodiff.compile(self._whole, params=self.params)
@@ -124,6 +141,8 @@ class ArraySteps:
         self.params = step.parameters
         self.theta = np.array([p.data for p in self.params], dtype=float)
         self.grads: Any = None  # the last step's, written to .grad with the data
+        self.classes: Any = None  # each sample's class, for several outputs (see _correct)
+        self._np = np
 
     @classmethod
     def or_none(cls, compiled: CompiledStep, forward: Any, optimizer: Any, X: Any, y: Any,
@@ -142,7 +161,7 @@ class ArraySteps:
         params = step.parameters
         if forward.parameters != params or optimizer.params != params:
             return None  # not the same parameters, in the same order, throughout
-        X = _numbers_array(X)
+        X = numbers_array(X)
         if X is None:
             return None
         import numpy as np
@@ -154,11 +173,29 @@ class ArraySteps:
         from nn.metrics import _count_correct_floats
 
         xs, ts = self.X[batch], self.targets[batch]
-        found = self.forward.outputs(xs, theta=self.theta).tolist()  # before the update
-        correct = _count_correct_floats(found, [self.y[i] for i in batch], self.threshold)
+        found = self.forward.outputs(xs, theta=self.theta)  # before the update
+        correct = self._correct(found, batch)
+        if correct is None:
+            labels = [self.y[i] for i in batch]
+            correct = _count_correct_floats(found.tolist(), labels, self.threshold)
         loss, self.grads = self.step_fn.value_and_grad(xs, ts, theta=self.theta)
         self.theta = self.optimizer.moved(self.theta, self.grads)
         return loss, correct
+
+    def _correct(self, found: Any, batch: list[int]) -> int | None:
+        """How many of a batch of several outputs each ``nn.metrics`` counts right (the
+        argmax is the label's class), on the array; None where the count is left to
+        nn.metrics: one output, or an output that is nan or infinite (where numpy's argmax
+        and Python's max disagree on which one is largest)."""
+        np = self._np
+        if found.ndim != 2 or not np.isfinite(found).all():
+            return None
+        if self.classes is None:
+            from nn.metrics import _label_class
+
+            row = found[0].tolist()
+            self.classes = np.array([_label_class(row, label) for label in self.y])
+        return int((found.argmax(1) == self.classes[batch]).sum())
 
     def write_back(self) -> None:
         """Each parameter's ``.data`` from the array, and its ``.grad`` from the last step
@@ -170,7 +207,7 @@ class ArraySteps:
                 p.grad = g
 
 
-def _numbers_array(X: Any) -> Any:
+def numbers_array(X: Any) -> Any:
     """X as a float64 array when every sample is a number or a flat list of numbers (not
     bools, Values or text); else None."""
     import numpy as np
@@ -218,12 +255,12 @@ def try_compile(
     n = 2 if step.reduction is not None else size
     try:
         try:
-            step(list(X[:n]), list(y[:n]))
+            step.probe(list(X[:n]), list(y[:n]))
         except TraceError as error:  # numpy cannot run an op: the Python backend can
             if step.backend != "numpy" or type(error).__name__ != "NumpyUnsupported":
                 raise
             step = CompiledStep(model, loss, width, backend="python")
-            step(list(X[:n]), list(y[:n]))
+            step.probe(list(X[:n]), list(y[:n]))
     except (TraceError, TypeError, ValueError) as error:
         reason = " ".join(str(error).split())
         if not isinstance(error, TraceError):  # the guard names the line itself

@@ -20,7 +20,7 @@ from typing import Any
 
 import autodiff
 from autodiff import TraceError, Value
-from nn.compiled import numpy_available
+from nn.compiled import numbers_array, numpy_available
 
 _NOT_TRACEABLE = object()
 # model -> (ids of its parameters when traced, the compiled forward or _NOT_TRACEABLE)
@@ -64,6 +64,9 @@ def outputs_or_none(
     elif _failed(model):
         return None
     try:
+        found = _through_an_array(forward, X)
+        if found is not None:
+            return found
         try:
             return forward(X if isinstance(X, list) else list(X))
         except TraceError:  # samples holding Values: as numbers
@@ -74,6 +77,28 @@ def outputs_or_none(
         except (KeyError, TypeError):
             pass
         return None
+
+
+def _through_an_array(forward: Any, X: Sequence[Any]) -> list[Any] | None:
+    """The numpy forward's outputs for X read off its array program (``outputs``: the
+    same floats, without a program on Values being built too), when X is plain numbers
+    and the model returns a Value or a flat list of them; else None."""
+    if getattr(forward, "backend", None) != "numpy":
+        return None
+    tape = forward.tape
+    if tape is not None and not _flat(tape.out_structure):
+        return None
+    rows = numbers_array(X)
+    if rows is None:
+        return None
+    found = forward.outputs(rows).tolist()
+    return found if _flat(forward.tape.out_structure) else None
+
+
+def _flat(structure: Any) -> bool:
+    """A single result (None) or a flat list of them: the rows ``outputs`` gives are the
+    results as the call on Values gives them."""
+    return structure is None or all(s is None for s in structure)
 
 
 def _failed(model: object) -> bool:

@@ -45,7 +45,8 @@ FORWARD_BATCH_MODES = (None, "each")
 class Compiled:
     """A compiled step: call it like f, with numbers instead of Values.
 
-    ``tape`` is the Tape (after the first call), ``source`` the generated Python."""
+    ``tape`` is the Tape (after the first call), ``source`` the generated Python (of the
+    program built last: the Values one, or value_and_grad's on numpy)."""
 
     def __init__(
         self,
@@ -111,25 +112,28 @@ class Compiled:
             raise TraceError("the step has not traced yet: call it (or value_and_grad) once")
         return list(self.tape.params)
 
-    def value_and_grad(self, *args: Any, theta: Any) -> tuple[float, Any]:
+    def value_and_grad(self, *args: Any, theta: Any = None) -> tuple[float, Any]:
         """``(loss, gradient)`` of the call ``step(*args)`` at parameter values ``theta``.
 
         ``theta``: one number per parameter, in ``step.parameters`` order (a float64
-        array; numpy is needed). Returns the loss as ``step(*args)`` does and the
-        gradient of that loss as a new float64 array; no Value is read or written.
-        Arguments may be numpy arrays (a batch: one row per example)."""
+        array; numpy is needed), or None for the parameters' current ``.data``. Returns
+        the loss as ``step(*args)`` does and the gradient of that loss as a new float64
+        array; no Value is written (nor read, given ``theta``). Arguments may be numpy
+        arrays (a batch: one row per example)."""
         if not self.grad:
             raise TypeError("value_and_grad() needs a step compiled with grad=True; use outputs()")
         with self._lock:
             self._trace_again_if_changed()
+            arrays = self.backend == "numpy" and self.batch is not None  # its own program
             if self.batch is None:
                 args = tuple(as_lists(a) for a in args)
-                self._trace_once(list(args), outputs=False)
+                example = list(args)
             else:
-                self._trace_once([as_lists(a[0]) for a in _checked_batch(args)[1]], outputs=False)
+                example = [as_lists(a[0]) for a in _checked_batch(args)[1]]
+            self._trace_once(example, outputs=False, arrays=arrays)
             assert self.tape is not None
-            theta = _checked_theta(theta, len(self.tape.params))
-            if self.backend == "numpy" and self.batch is not None:
+            theta = _checked_theta(theta, self.tape.params)
+            if arrays:
                 return self._value_and_grad_arrays(args, theta)
             stand_ins = _stand_ins(theta)
             if self.batch is None:
@@ -138,7 +142,7 @@ class Compiled:
                 loss = self._call_batch(tuple(as_lists(a) for a in args), stand_ins)
             return loss, _grads_of(stand_ins)
 
-    def outputs(self, *args: Any, theta: Any) -> Any:
+    def outputs(self, *args: Any, theta: Any = None) -> Any:
         """f's results as a float64 array at parameter values ``theta`` (see
         ``value_and_grad``): with ``batch="each"`` a row per example (one entry per
         example for a single result), f's results flattened in order."""
@@ -155,12 +159,12 @@ class Compiled:
             else:
                 args = tuple(as_lists(a) for a in args)
                 example = list(args)
-            self._trace_once(example, outputs=True)
+            arrays = self.backend == "numpy" and each
+            self._trace_once(example, outputs=True, arrays=arrays)
             assert self.tape is not None
-            theta = _checked_theta(theta, len(self.tape.params))
-            if self.backend == "numpy" and each:
-                if self._array_replay is None:
-                    self._array_replay, _ = self._numpy.build(self.tape, grad=False, arrays=True)
+            theta = _checked_theta(theta, self.tape.params)
+            if arrays:
+                assert self._array_replay is not None
                 return self._array_replay(args, theta)
             if each:
                 args = tuple(as_lists(a) for a in args)
@@ -171,10 +175,8 @@ class Compiled:
             return np.array(rows, dtype=float)
 
     def _value_and_grad_arrays(self, args: tuple[Any, ...], theta: Any) -> tuple[float, Any]:
-        assert self.tape is not None
+        assert self._array_replay is not None
         n = len(args[0])
-        if self._array_replay is None:
-            self._array_replay, _ = self._numpy.build(self.tape, grad=True, arrays=True)
         seed = 1.0 / n if self.batch == "mean" else 1.0
         total, grads = self._array_replay(args, theta, seed)
         return (total / n if self.batch == "mean" else total), grads
@@ -188,9 +190,14 @@ class Compiled:
         if self._frozen and _changed(self._frozen):
             self.tape = None  # a number f read from its closure or globals changed
 
-    def _trace_once(self, example: list[Any], outputs: bool) -> None:
+    def _trace_once(self, example: list[Any], outputs: bool, arrays: bool = False) -> None:
+        """Trace on ``example`` if there is no tape, and build the program this call runs
+        (the one on Values, or with ``arrays`` numpy's on a parameter array) if it is not
+        built yet: a loop that only ever calls value_and_grad never builds the other."""
         if self.tape is None:
-            self._build(trace(self.f, *example, params=self.params, outputs=outputs))
+            self._build(trace(self.f, *example, params=self.params, outputs=outputs), arrays)
+        elif (self._array_replay if arrays else self._replay) is None:
+            self._build(self.tape, arrays)
 
     def _call_one(self, args: tuple[Any, ...], params: list[Any] | None = None) -> float:
         self._trace_once(list(args), outputs=False)
@@ -241,17 +248,24 @@ class Compiled:
         ]
         return self._replay(examples, params)
 
-    def _build(self, tape: Tape) -> None:
-        # the tape is kept only once its code is built: a build that failed (numpy's
-        # NumpyUnsupported) fails again, the same way, on the next call
-        if self.backend == "numpy":
+    def _build(self, tape: Tape, arrays: bool = False) -> None:
+        # a new tape is kept only once a program of it is built: a build that failed
+        # (numpy's NumpyUnsupported) fails again, the same way, on the next call
+        if arrays:
+            replay, source = self._numpy.build(tape, grad=self.grad, arrays=True)
+        elif self.backend == "numpy":
             replay, source = self._numpy.build(tape, grad=self.grad)
         else:
             batch = self.batch is not None
             replay, source = python_backend.build(tape, batch=batch, grad=self.grad)
-        self.tape, self._replay, self.source = tape, replay, source
-        self._array_replay = None  # built from this tape when value_and_grad needs it
-        self._frozen = _numbers_read(self.f)
+        if tape is not self.tape:  # a new trace: the old tape's programs are gone
+            self._replay = self._array_replay = None
+            self._frozen = _numbers_read(self.f)
+        if arrays:
+            self._array_replay = replay
+        else:
+            self._replay = replay
+        self.tape, self.source = tape, source
 
     def __repr__(self) -> str:
         ops = "not traced yet" if self.tape is None else f"{len(self.tape)} ops"
@@ -297,15 +311,20 @@ def _checked_batch(args: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
     return sizes.pop(), args
 
 
-def _checked_theta(theta: Any, count: int) -> Any:
-    """``theta`` as a 1-D float64 array of ``count`` numbers, or a one-line error."""
+def _checked_theta(theta: Any, params: list[Value]) -> Any:
+    """``theta`` as a 1-D float64 array of a number per parameter, or a one-line error;
+    None: the parameters' current ``.data``."""
     import numpy as np  # value_and_grad and outputs take arrays: numpy is needed
 
-    kind = getattr(getattr(theta, "dtype", None), "kind", "f")
-    try:
-        array = np.asarray(theta, dtype=float) if kind in "fiu" and theta is not None else None
-    except (TypeError, ValueError):
-        array = None
+    count = len(params)
+    if theta is None:
+        return np.array([p.data for p in params], dtype=float)
+    dtype = getattr(theta, "dtype", None)
+    if dtype is not None:  # an array: numbers by its dtype
+        numbers = dtype.kind in "fiu"
+    else:  # a list: numbers one by one (numpy would read "1.5" or True as a number)
+        numbers = isinstance(theta, (list, tuple)) and all(map(_is_number, theta))
+    array = np.asarray(theta, dtype=float) if numbers else None
     if array is None or array.shape != (count,):
         got = "something that is not numbers" if array is None else f"shape {array.shape}"
         raise TraceError(
@@ -387,6 +406,10 @@ def _check_numbers(args: tuple[Any, ...]) -> None:
 
 
 _LISTS = {list, tuple}
+
+
+def _is_number(x: Any) -> bool:
+    return _is_number_type(type(x))
 
 
 def _is_number_type(t: type) -> bool:

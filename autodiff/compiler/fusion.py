@@ -34,13 +34,21 @@ class Layer:
 
 
 def _is(op: Op, fn: str) -> bool:
-    form = symbolic.forms(op.rule).forward
-    return (
-        form is not None
-        and form.fn == fn
-        and [a.fn for a in form.args] == ["arg", "arg"]
-        and [a.args[0] for a in form.args] == ["x0", "x1"]
-    )
+    """Is op's rule ``fn(x0, x1)`` (``add`` or ``mul`` of its two inputs, in order)?"""
+    key = (op.rule, fn)
+    found = _IS.get(key)
+    if found is None:  # once per rule: a tape of 65k ops has a handful of rules
+        form = symbolic.forms(op.rule).forward
+        found = _IS[key] = (
+            form is not None
+            and form.fn == fn
+            and [a.fn for a in form.args] == ["arg", "arg"]
+            and [a.args[0] for a in form.args] == ["x0", "x1"]
+        )
+    return found
+
+
+_IS: dict[tuple[object, str], bool] = {}
 
 
 def find_layers(tape: Tape, vary: list[bool]) -> tuple[list[Layer], set[int]]:
@@ -50,7 +58,7 @@ def find_layers(tape: Tape, vary: list[bool]) -> tuple[list[Layer], set[int]]:
     for op in tape.ops:
         for s in op.inputs:
             uses[s] += 1
-    is_param = [tape.kind(i) == "param" for i in range(tape.n_slots)]
+    is_param = [tape.first_param <= i < tape.first_const for i in range(tape.n_slots)]
     results = set(tape.outputs)
 
     def single_use_op(slot: int, fn: str) -> Op | None:

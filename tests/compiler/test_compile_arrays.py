@@ -107,9 +107,13 @@ def test_parameters_are_theta_order_once_traced():
     ("theta", "message"),
     [
         ([1.0], r"theta expected 2 numbers .* got shape \(1,\)"),
-        ([[1.0, 2.0]], r"got shape \(1, 2\)"),
+        (np.array([[1.0, 2.0]]), r"got shape \(1, 2\)"),
         (["a", "b"], "not numbers"),
-        (None, "not numbers"),
+        (["1.5", "2"], "not numbers"),
+        ([1.0, True], "not numbers"),
+        (np.array([True, False]), "not numbers"),
+        ([[1.0], [2.0]], "not numbers"),
+        ("12", "not numbers"),
     ],
 )
 def test_a_bad_theta_is_one_line(theta, message):
@@ -117,6 +121,14 @@ def test_a_bad_theta_is_one_line(theta, message):
     step = autodiff.compile(lambda x: a * x + b, params=[a, b], batch="sum", backend="numpy")
     with pytest.raises(TraceError, match=message):
         step.value_and_grad(np.array([3.0]), theta=theta)
+
+
+def test_no_theta_reads_the_parameters_current_data():
+    a, b = Value(2.0), Value(1.0)
+    step = autodiff.compile(lambda x: a * x + b, params=[a, b], batch="sum", backend="numpy")
+    loss, grads = step.value_and_grad(np.array([3.0, 4.0]))
+    assert loss == 16.0 and grads.tolist() == [7.0, 2.0]
+    assert (a.grad, b.grad) == (0.0, 0.0)  # and writes no gradient
 
 
 def test_bad_batches_are_refused():
