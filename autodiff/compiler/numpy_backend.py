@@ -20,8 +20,10 @@ Needs the optional extra ``fast`` (``pip install "autodiff-scalar[fast]"``).
 
 from __future__ import annotations
 
+import math
 import re
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +46,8 @@ class NumpyUnsupported(TraceError):
 
 
 def _sigmoid(x: Any) -> Any:
-    e = np.exp(-np.abs(x))  # never overflows: the two stable forms of floats.sigmoid
-    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    e = np.exp(-np.abs(x))  # never overflows: the two stable forms of floats.sigmoid,
+    return np.where(x >= 0.0, 1.0, e) / (1.0 + e)  # 1 / (1 + e) and e / (1 + e)
 
 
 # The vocabulary in numpy, the one place to add a function (IEEE results, no warnings:
@@ -107,15 +109,17 @@ def _shape(structure: Structure, where: str) -> tuple[int, ...]:
 
 
 class _Inputs:
-    """Arguments (each a list of examples) as one array per input slot."""
+    """Arguments (each a list of examples) as one matrix per argument: a row per example,
+    a column per input slot of the argument (its numbers flattened in order)."""
 
     def __init__(self, structure: Structure) -> None:
         self.shapes = [_shape(s, f"argument {i}") for i, s in enumerate(structure)]
+        self.widths = [math.prod(shape) for shape in self.shapes]
 
     def __call__(self, args: Any) -> list[Any]:
         if len(args) != len(self.shapes):
             raise TraceError(f"expected {len(self.shapes)} arguments, got {len(args)}")
-        columns: list[Any] = []
+        matrices: list[Any] = []
         for i, (a, shape) in enumerate(zip(args, self.shapes, strict=True)):
             try:
                 arr = np.asarray(a, dtype=float)
@@ -129,8 +133,8 @@ class _Inputs:
                     f"argument {i} has a different structure than the traced call: each "
                     f"example should have shape {shape}, got {arr.shape[1:]}"
                 )
-            columns.extend(arr.reshape(len(arr), -1).T)
-        return columns
+            matrices.append(arr.reshape(len(arr), -1))
+        return matrices
 
 
 def generate(tape: Tape, grad: bool = True, arrays: bool = False) -> tuple[str, dict[str, Any]]:
@@ -166,7 +170,7 @@ def generate(tape: Tape, grad: bool = True, arrays: bool = False) -> tuple[str, 
     P = "theta" if arrays else "P"
     w.lines.append(f"def replay(A, {P}, seed):" if grad else f"def forward(A, {P}):")
     if tape.n_inputs:
-        w.emit(python_backend._unpack([f"v{i}" for i in range(tape.n_inputs)], "_inputs(A)"))
+        _read_inputs(w, w.namespace["_inputs"])
     w.emit("n = len(A[0]) if A else 1")  # no arguments: a batch of one
     if arrays:
         w.emit("_pd = theta")
@@ -250,7 +254,7 @@ def generate(tape: Tape, grad: bool = True, arrays: bool = False) -> tuple[str, 
         for j, (k, _) in enumerate(finals):
             w.emit(f"P[{k}].grad = _G[{j}]")
     w.emit("return total")
-    return "\n".join(w.lines) + "\n", w.namespace
+    return _read_params(w.lines, tape, arrays), w.namespace
 
 
 # tape -> its layers: a step's Values replay and its array replay read them off one tape
@@ -305,7 +309,9 @@ def _names_used(lines: list[str], tape: Tape) -> tuple[list[int], list[int]]:
 
 
 def _read_params(lines: list[str], tape: Tape, arrays: bool) -> str:
-    """The source; an array replay's placeholders replaced by the reads it needs."""
+    """The source, without unused lines; an array replay's placeholders replaced by the
+    reads it needs."""
+    lines = _without_unused(lines)
     if not arrays:
         return "\n".join(lines) + "\n"
     body = [line for line in lines if line.strip() not in (_PARAMS_READ, _GRADS_START)]
@@ -401,6 +407,46 @@ def _activations(tape: Tape, vary: list[bool], layers: list[Layer]) -> dict[int,
     return groups
 
 
+def _read_inputs(w: Any, inputs: _Inputs) -> None:
+    """``_M0, _M1, ... = _inputs(A)`` and each input slot as a column of its argument's
+    matrix (``v3 = _M0[:, 3]``; a layer reads the matrix itself, and a column no line
+    reads is dropped by ``_without_unused``)."""
+    names = [f"_M{a}" for a in range(len(inputs.widths))]
+    w.emit(python_backend._unpack(names, "_inputs(A)"))
+    slot = 0
+    for name, width in zip(names, inputs.widths, strict=True):
+        w.width[name] = width
+        for j in range(width):
+            w.emit(f"v{slot} = {name}[:, {j}]")
+            w.matrix[slot], w.column[slot] = name, j
+            slot += 1
+
+
+def _gathered(w: Any, slots: tuple[int, ...] | list[int]) -> tuple[str, list[int]] | None:
+    """(matrix, columns) when every slot is a column of one matrix (in any order)."""
+    matrices = {w.matrix.get(s) for s in slots}
+    if len(matrices) != 1 or None in matrices:
+        return None
+    return matrices.pop(), [w.column[s] for s in slots]
+
+
+_ASSIGNED = re.compile(r"^ +([vg]\d+) = (?!.* = )")  # one target: `v3 = ...`, not `a = b = 0`
+
+
+def _without_unused(lines: list[str]) -> list[str]:
+    """The lines without assignments to a ``v``/``g`` name that no other line reads (a
+    column view of an input or activation that only its matrix is used as). The
+    generated expressions have no side effects, so no float changes."""
+    counts = Counter(_NAME.findall("\n".join(lines)))
+    kept = []
+    for line in lines:
+        m = _ASSIGNED.match(line)
+        if m is not None and counts[(m.group(1)[0], m.group(1)[1:])] == 1:
+            continue
+        kept.append(line)
+    return kept
+
+
 def _columns_of(w: Any, slots: tuple[int, ...] | list[int]) -> str | None:
     """The matrix whose columns, all of them in order, are these slots' values, if any."""
     matrices = {w.matrix.get(s) for s in slots}
@@ -416,8 +462,13 @@ def _layer_forward(w: Any, k: int, layer: Layer, activations: dict[int, Any]) ->
     first = w.tape.first_param
     w.namespace[f"_Wi{k}"] = np.array([[s - first for s in row] for row in layer.weights])
     same = _columns_of(w, layer.xs)
+    gathered = _gathered(w, layer.xs)
     if same is not None:
         w.emit(f"_X{k} = {same}")
+    elif gathered is not None:  # the columns of one matrix in another order: one gather
+        name, columns = gathered
+        w.namespace[f"_Xi{k}"] = np.array(columns)
+        w.emit(f"_X{k} = {name}[:, _Xi{k}]")
     else:
         w.emit(f"_X{k} = _stack([{', '.join(w._text(x) for x in layer.xs)}], 1)")
     w.emit(f"_W{k} = _pd[_Wi{k}]")
