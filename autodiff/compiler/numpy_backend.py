@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -300,11 +299,13 @@ _NAME = re.compile(r"\b([vg])(\d+)\b")
 
 def _names_used(lines: list[str], tape: Tape) -> tuple[list[int], list[int]]:
     """Parameter slots whose value (``v``) and whose gradient (``g``) the lines name."""
-    params = range(tape.first_param, tape.first_const)
+    first, end = tape.first_param, tape.first_const
     used: dict[str, set[int]] = {"v": set(), "g": set()}
     for line in lines:
         for kind, number in _NAME.findall(line):
-            used[kind].add(int(number))
+            if first <= int(number) < end:  # only parameters: a 1M-op tape has 2M names
+                used[kind].add(int(number))
+    params = range(first, end)
     return [s for s in params if s in used["v"]], [s for s in params if s in used["g"]]
 
 
@@ -430,21 +431,28 @@ def _gathered(w: Any, slots: tuple[int, ...] | list[int]) -> tuple[str, list[int
     return matrices.pop(), [w.column[s] for s in slots]
 
 
-_ASSIGNED = re.compile(r"^ +([vg]\d+) = (?!.* = )")  # one target: `v3 = ...`, not `a = b = 0`
+_VIEW = re.compile(r"^ +(v\d+) = _[A-Z]\w*\[:, \d+\]$")  # `v3 = _M0[:, 3]`: a column
+_V_NAME = re.compile(r"\bv\d+\b")
 
 
 def _without_unused(lines: list[str]) -> list[str]:
-    """The lines without assignments to a ``v``/``g`` name that no other line reads (a
-    column view of an input or activation that only its matrix is used as). The
-    generated expressions have no side effects, so no float changes."""
-    counts = Counter(_NAME.findall("\n".join(lines)))
-    kept = []
-    for line in lines:
-        m = _ASSIGNED.match(line)
-        if m is not None and counts[(m.group(1)[0], m.group(1)[1:])] == 1:
-            continue
-        kept.append(line)
-    return kept
+    """The lines without the column views (``v3 = _M0[:, 3]``, an input's or a layer's
+    output's column) that no other line reads: a layer that uses the whole matrix
+    needs none of them. Only views are dropped, and a view has no side effect."""
+    views = {}
+    for i, line in enumerate(lines):
+        m = _VIEW.match(line)
+        if m is not None:
+            views[m.group(1)] = i
+    if not views:
+        return lines
+    read = set()
+    for i, line in enumerate(lines):
+        for name in _V_NAME.findall(line):
+            if name in views and views[name] != i:
+                read.add(name)
+    dropped = {i for name, i in views.items() if name not in read}
+    return [line for i, line in enumerate(lines) if i not in dropped]
 
 
 def _columns_of(w: Any, slots: tuple[int, ...] | list[int]) -> str | None:
