@@ -11,7 +11,8 @@ wrongly for other numbers. So while tracing, the Values ``f`` works on change ki
 - ``TracedParameter``, a parameter: ``.data`` (read or write), ``float()``, ``repr``/
   ``str``/``format``; the step reads its current number on every call by itself;
 - ``TracedInput``, an argument: writes to ``.data``, and its number entering the graph
-  as a constant (``x * x.data``: ``.data`` gives a float that refuses to be lifted).
+  as a constant (``x * x.data``: ``.data`` gives a float that refuses to be lifted, and
+  so does a number Python's operators compute from it, ``x * (2 * x.data)``).
   Reading and comparing an input's number stays allowed (``nn``'s losses validate labels
   that way); branching on it is a limit the guard cannot see (see the README's "The
   guard, and its limits").
@@ -201,11 +202,31 @@ class _InputNumber(float):
     def _refuse_as_constant(self) -> None:  # called by Value's number check
         if _tracing_here():
             refuse(
-                f"the number of an input, read with .data, enters the graph as a constant "
-                f"at {where_in_user_code()}: the trace would freeze it while the step takes "
+                "the number of an input, read with .data (or computed from it), enters the "
+                f"graph as a constant at {where_in_user_code()}: the trace would freeze it "
+                "while the step takes "
                 "new arguments on every call; use the input Value itself (x * x, not "
                 "x * x.data)"
             )
+
+
+def _keeps_the_mark(name: str) -> Any:
+    """float's operator ``name``, its result again an _InputNumber: a number computed from
+    an input's number (``2 * x.data``) is refused as a constant as the number itself is."""
+    operator = getattr(float, name)
+
+    def method(self: _InputNumber, *args: Any) -> Any:
+        result = operator(self, *args)
+        return _InputNumber(result) if type(result) is float else result
+
+    method.__name__ = name
+    return method
+
+
+for _operator in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+                  "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__",
+                  "__rmod__", "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__"):  # fmt: skip
+    setattr(_InputNumber, _operator, _keeps_the_mark(_operator))
 
 
 class TracedInput(Value):

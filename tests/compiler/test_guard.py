@@ -283,8 +283,25 @@ def test_a_closure_number_f_reads_is_read_again_when_it_changes():
 
 @pytest.mark.parametrize(
     "use",
-    [lambda x: x * x.data, lambda x: x * Value(x.data), lambda x: x**x.data],
-    ids=["x*x.data", "Value(x.data)", "x**x.data"],
+    [
+        lambda x: x * x.data,
+        lambda x: x * Value(x.data),
+        lambda x: x**x.data,
+        # a number Python's operators compute from it carries the mark on
+        lambda x: x * (2 * x.data),
+        lambda x: x + (1.0 - x.data),
+        lambda x: x * (x.data**2 / 3.0),
+        lambda x: x * abs(-x.data),
+    ],
+    ids=[
+        "x*x.data",
+        "Value(x.data)",
+        "x**x.data",
+        "2*x.data",
+        "1-x.data",
+        "x.data**2/3",
+        "abs(-x.data)",
+    ],  # fmt: skip
 )
 def test_an_input_number_used_as_a_constant_is_refused(use):
     w = Value(1.0)
@@ -302,6 +319,17 @@ def test_an_input_number_may_still_be_read_and_compared():
 
     step = autodiff.compile(f)
     assert step(3.0, -1.0) == -3.0
+
+
+def test_numbers_computed_from_an_input_stay_numbers_for_python():
+    w = Value(1.0)
+
+    def f(x):
+        half = x.data / 2  # still a float: Python may compare and format it
+        assert half == 1.5 and f"{half:.1f}" == "1.5" and int(half) == 1
+        return w * x
+
+    assert autodiff.compile(f)(3.0) == 3.0
 
 
 def test_another_thread_reads_a_parameter_while_this_one_traces():
