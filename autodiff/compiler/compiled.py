@@ -96,7 +96,9 @@ class Compiled:
         lock = self._lock
         lock.acquire()  # not `with`: half the cost, on a path of a few microseconds
         try:
-            self._trace_again_if_changed()
+            given = self._params_given  # the method's checks inline: a step may take 2 us
+            if (given is not None and given != self._params_seen) or self._frozen:
+                self._trace_again_if_changed()
             if not self.grad:
                 return self._call_forward(args)
             if self.batch is None:
@@ -183,12 +185,15 @@ class Compiled:
 
     def _trace_again_if_changed(self) -> None:
         given = self._params_given
+        changed = False
         if given is not None and given != self._params_seen:  # identity, one by one
             self._params_seen = list(given)
             self.params = _unique_params(given)
-            self.tape = None  # trace again, with the parameters as they are now
+            changed = True  # trace again, with the parameters as they are now
         if self._frozen and _changed(self._frozen):
-            self.tape = None  # a number f read from its closure or globals changed
+            changed = True  # a number f read from its closure or globals changed
+        if changed:
+            self.tape = self._replay = self._array_replay = None
 
     def _trace_once(self, example: list[Any], outputs: bool, arrays: bool = False) -> None:
         """Trace on ``example`` if there is no tape, and build the program this call runs
@@ -200,7 +205,8 @@ class Compiled:
             self._build(self.tape, arrays)
 
     def _call_one(self, args: tuple[Any, ...], params: list[Any] | None = None) -> float:
-        self._trace_once(list(args), outputs=False)
+        if self._replay is None:  # no tape yet, or only value_and_grad's program
+            self._trace_once(list(args), outputs=False)
         assert self.tape is not None and self._replay is not None
         params = self.tape.params if params is None else params
         flat = check(self.tape.structure, list(args), "compiled call's arguments")
@@ -210,7 +216,8 @@ class Compiled:
 
     def _call_batch(self, args: tuple[Any, ...], params: list[Any] | None = None) -> float:
         n = _batch_size(args)
-        self._trace_once([a[0] for a in args], outputs=False)
+        if self._replay is None:
+            self._trace_once([a[0] for a in args], outputs=False)
         assert self.tape is not None and self._replay is not None
         params = self.tape.params if params is None else params
         seed = 1.0 / n if self.batch == "mean" else 1.0
@@ -231,7 +238,8 @@ class Compiled:
         each = self.batch == "each"
         if each:
             _batch_size(args)
-        self._trace_once([a[0] for a in args] if each else list(args), outputs=True)
+        if self._replay is None:
+            self._trace_once([a[0] for a in args] if each else list(args), outputs=True)
         assert self.tape is not None and self._replay is not None
         params = self.tape.params if params is None else params
         if self.backend == "numpy":
