@@ -132,7 +132,9 @@ class _Inputs:
                     f"argument {i} has a different structure than the traced call: each "
                     f"example should have shape {shape}, got {arr.shape[1:]}"
                 )
-            matrices.append(arr.reshape(len(arr), -1))
+            # C order, as stacking the columns gave: BLAS rounds a product of another
+            # layout differently, and the floats would depend on how the caller's array lies
+            matrices.append(np.ascontiguousarray(arr.reshape(len(arr), -1)))
         return matrices
 
 
@@ -280,7 +282,7 @@ class _Exact:
 
     def __call__(self, args: Any, params: Any, seed: float) -> Any:
         examples = [
-            check(self.structure, as_lists(list(example)), f"example {i}")
+            check(self.structure, [as_lists(a) for a in example], f"example {i}")
             for i, example in enumerate(zip(*args, strict=True))
         ]
         if not self.arrays:
@@ -476,7 +478,8 @@ def _layer_forward(w: Any, k: int, layer: Layer, activations: dict[int, Any]) ->
     elif gathered is not None:  # the columns of one matrix in another order: one gather
         name, columns = gathered
         w.namespace[f"_Xi{k}"] = np.array(columns)
-        w.emit(f"_X{k} = {name}[:, _Xi{k}]")
+        w.namespace["_contiguous"] = np.ascontiguousarray  # a gather is in Fortran order
+        w.emit(f"_X{k} = _contiguous({name}[:, _Xi{k}])")
     else:
         w.emit(f"_X{k} = _stack([{', '.join(w._text(x) for x in layer.xs)}], 1)")
     w.emit(f"_W{k} = _pd[_Wi{k}]")

@@ -174,3 +174,46 @@ def test_threads_share_a_step_on_their_own_arrays():
     for k in range(8):
         assert got[k][0] == expected[k][0]
         assert got[k][1].tolist() == expected[k][1].tolist()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_exact_fallback_takes_rows_of_a_matrix_too(backend):
+    # a gradient that overflows sends the call to the per-example replay, which must take
+    # each example's row of a 2-D array as numbers (it failed on numpy rows)
+    w = [Value(1.0), Value(-1.0)]
+    b = Value(0.0)
+
+    def f(x, t):
+        return (w[0] * x[0] + w[1] * x[1] + b - t) ** 2
+
+    step = autodiff.compile(f, params=[*w, b], batch="mean", backend=backend)
+    X, T = [[1e200, 3.0], [-1e200, 1.0]], [0.0, 0.0]
+    loss, grads = step.value_and_grad(np.array(X), np.array(T))
+    for p in (*w, b):
+        p.grad = 0.0
+    assert loss == step(X, T) == math.inf
+    assert grads.tolist() == [p.grad for p in (*w, b)] == [math.inf, 2e200, 0.0]
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["inputs in order", "reversed"])
+def test_the_floats_do_not_depend_on_how_the_callers_array_lies(reverse):
+    # BLAS rounds a matrix product of another memory layout differently: the inputs are
+    # put in C order, as the call on lists gives them, and a layer's gathered inputs too
+    rng = np.random.default_rng(0)
+    w = [Value(float(v)) for v in rng.uniform(-1, 1, size=3 * 9)]
+    order = [8 - i if reverse else i for i in range(9)]
+
+    def f(x, t):  # three neurons over the inputs, then a square loss
+        zs = [sum((w[9 * k + i] * x[order[i]] for i in range(9)), Value(0.0)) for k in range(3)]
+        return sum(((z.tanh() - t) ** 2 for z in zs), Value(0.0))
+
+    step = autodiff.compile(f, params=w, batch="sum", backend="numpy")
+    X, T = rng.uniform(-2, 2, size=(40, 9)), rng.uniform(-1, 1, size=40)
+    for p in w:
+        p.grad = 0.0
+    on_lists = step(X.tolist(), T.tolist())
+    expected = [p.grad for p in w]
+    for layout in (X, np.asfortranarray(X), X[:, ::-1][:, ::-1]):
+        loss, grads = step.value_and_grad(layout, T)
+        assert loss == on_lists
+        assert grads.tolist() == expected

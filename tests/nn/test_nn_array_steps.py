@@ -3,6 +3,7 @@ run as through the Values, float for float."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -130,3 +131,22 @@ def test_only_an_optimiser_whose_array_form_is_its_step_has_one():
     assert not has_array_form(_Own(params, lr=0.1))
     with pytest.raises(NotImplementedError, match="_Own has no array form"):
         _Own(params, lr=0.1).moved(None, None)
+
+
+def test_a_run_that_diverges_ends_in_nan_as_through_the_values(monkeypatch):
+    # inf and nan gradients send steps to the exact per-example replay: the run goes on
+    # and reports nan, as the Values path does, instead of failing
+    def run(arrays: bool):
+        if not arrays:
+            monkeypatch.setattr(nn.compiled.ArraySteps, "or_none", classmethod(lambda *a: None))
+        X, y = make_moons(80, noise=0.1, seed=0)
+        rng = random.Random(0)
+        model = MLP(2, [8, 1], rng=rng)
+        history = fit(model, X, y, loss=losses.mse, optimizer=SGD(model.parameters(), lr=1e3),
+                      epochs=6, batch_size=16, progress=False, rng=rng, compile=True)  # fmt: skip
+        monkeypatch.undo()
+        return history.loss, [p.data for p in model.parameters()]
+
+    on_arrays, on_values = run(True), run(False)
+    assert str(on_arrays) == str(on_values)  # nan == nan as text
+    assert any(map(math.isnan, on_arrays[0]))
