@@ -21,7 +21,8 @@ Values call gives after ``zero_grad``.
 A step runs one call at a time (a lock: a replay reads, adds to and writes back each
 ``.grad``), checks every argument is a number on both backends, and traces again when
 the ``params`` list it was given, or a number ``f``'s own code reads from its closure or
-globals, has changed since the trace.
+globals, has changed since the trace, or when a comparison ``f`` made of an input's
+number comes out otherwise for the new arguments (a batch that splits is refused).
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ class Compiled:
                 example = [as_lists(a[0]) for a in _checked_batch(args)[1]]
             self._trace_once(example, outputs=False, arrays=arrays)
             assert self.tape is not None
+            if arrays and self.tape.comparisons:
+                self._follow_comparisons(_rows(self.tape, args), example, False, arrays)
             theta = _checked_theta(theta, self.tape.params)
             if arrays:
                 return self._value_and_grad_arrays(args, theta)
@@ -164,6 +167,8 @@ class Compiled:
             arrays = self.backend == "numpy" and each
             self._trace_once(example, outputs=True, arrays=arrays)
             assert self.tape is not None
+            if arrays and self.tape.comparisons:
+                self._follow_comparisons(_rows(self.tape, args), example, True, arrays)
             theta = _checked_theta(theta, self.tape.params)
             if arrays:
                 assert self._array_replay is not None
@@ -208,8 +213,10 @@ class Compiled:
         if self._replay is None:  # no tape yet, or only value_and_grad's program
             self._trace_once(list(args), outputs=False)
         assert self.tape is not None and self._replay is not None
-        params = self.tape.params if params is None else params
         flat = check(self.tape.structure, list(args), "compiled call's arguments")
+        if self.tape.comparisons:
+            self._follow_comparisons([flat], list(args), False)
+        params = self.tape.params if params is None else params
         if self.backend == "numpy":
             return self._replay([[a] for a in args], params, 1.0)
         return self._replay(flat, params, 1.0)
@@ -219,6 +226,9 @@ class Compiled:
         if self._replay is None:
             self._trace_once([a[0] for a in args], outputs=False)
         assert self.tape is not None and self._replay is not None
+        if self.tape.comparisons:
+            example = [as_lists(a[0]) for a in args]
+            self._follow_comparisons(_rows(self.tape, args), example, False)
         params = self.tape.params if params is None else params
         seed = 1.0 / n if self.batch == "mean" else 1.0
         if self.backend == "numpy":
@@ -241,6 +251,14 @@ class Compiled:
         if self._replay is None:
             self._trace_once([a[0] for a in args] if each else list(args), outputs=True)
         assert self.tape is not None and self._replay is not None
+        if self.tape.comparisons:
+            example = [as_lists(a[0]) for a in args] if each else list(args)
+            rows = (
+                _rows(self.tape, args)
+                if each
+                else [check(self.tape.structure, list(args), "compiled call's arguments")]
+            )
+            self._follow_comparisons(rows, example, True)
         params = self.tape.params if params is None else params
         if self.backend == "numpy":
             _check_numbers(args if each else tuple([a] for a in args))
@@ -255,6 +273,34 @@ class Compiled:
             for i, example in enumerate(zip(*args, strict=True))
         ]
         return self._replay(examples, params)
+
+    def _follow_comparisons(
+        self, rows: list[list[float]], example: list[Any], outputs: bool, arrays: bool = False
+    ) -> None:
+        """f compared its inputs' numbers while tracing (``if x.data > 0:``): the tape is
+        right for these inputs (``rows``: each example's flat numbers) only where every
+        comparison comes out as it did. Where all examples agree on other outcomes, trace
+        again (on ``example``); a batch whose examples disagree is refused, since one
+        trace follows one branch."""
+        for _ in range(3):  # the new trace may compare other numbers: check those too
+            assert self.tape is not None
+            comparisons = self.tape.comparisons
+            if not comparisons:
+                return
+            first = [c.outcome_at(rows[0]) for c in comparisons]
+            for i, row in enumerate(rows[1:], 1):
+                for c, then in zip(comparisons, first, strict=True):
+                    if c.outcome_at(row) != then:
+                        raise TraceError(
+                            f"f compares {c}, and examples 0 and {i} of this batch come out "
+                            "differently: one trace follows one branch. Write the choice "
+                            "with ops (relu, abs, ...), move a check that only validates "
+                            "out of f, call the step one example at a time, or run f eagerly"
+                        )
+            if first == [c.outcome for c in comparisons]:
+                return
+            self._build(trace(self.f, *example, params=self.params, outputs=outputs), arrays)
+        raise TraceError("f's comparisons of its inputs' numbers came out otherwise again")
 
     def _build(self, tape: Tape, arrays: bool = False) -> None:
         # a new tape is kept only once a program of it is built: a build that failed
@@ -340,6 +386,14 @@ def _checked_theta(theta: Any, params: list[Value]) -> Any:
             f"got {got}"
         )
     return array
+
+
+def _rows(tape: Tape, args: tuple[Any, ...]) -> list[list[float]]:
+    """Each example's flat input numbers (for checking f's comparisons of them)."""
+    return [
+        check(tape.structure, [as_lists(a) for a in example], f"example {i}")
+        for i, example in enumerate(zip(*args, strict=True))
+    ]
 
 
 def _stand_ins(theta: Any) -> list[Any]:

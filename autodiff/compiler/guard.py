@@ -12,10 +12,11 @@ wrongly for other numbers. So while tracing, the Values ``f`` works on change ki
   ``str``/``format``; the step reads its current number on every call by itself;
 - ``TracedInput``, an argument: writes to ``.data``, and its number entering the graph
   as a constant (``x * x.data``: ``.data`` gives a float that refuses to be lifted, and
-  so does a number Python's operators compute from it, ``x * (2 * x.data)``).
-  Reading and comparing an input's number stays allowed (``nn``'s losses validate labels
-  that way); branching on it is a limit the guard cannot see (see the README's "The
-  guard, and its limits").
+  so does a number Python's operators compute from it, ``x * (2 * x.data)``). Reading
+  and comparing an input's own number stays allowed (a loss may check its labels), but
+  each comparison is recorded as a ``Comparison`` on the tape: compile's step checks
+  them on every call, traces again where they come out otherwise and refuses a batch
+  whose examples disagree (see the README's "The guard, and its limits").
 
 Each refuses only in the thread running the trace: another thread sees a plain Value.
 
@@ -27,10 +28,12 @@ trace fails with that error anyway once ``f`` returns.
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import threading
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import Any, NamedTuple, NoReturn
 
 from autodiff.core.value import Value
 
@@ -43,26 +46,68 @@ class TraceError(RuntimeError):
 
 
 class _Active(threading.local):
-    """The trace running in this thread: the first refusal it met (its poison)."""
+    """The trace running in this thread: the first refusal it met (its poison), its inputs'
+    slots (by id) and the comparisons f made of their numbers."""
 
     poison: TraceError | None = None
     depth = 0
+    inputs: dict[int, int] = {}  # noqa: RUF012 - per thread: each begin() sets its own
+    comparisons: list[Comparison] = []  # noqa: RUF012
 
 
 _active = _Active()
 
 
-def begin() -> None:
-    """A trace starts in this thread: no refusal yet."""
+def begin(inputs: list[Value] | None = None) -> None:
+    """A trace starts in this thread: no refusal yet; ``inputs`` are its input Values."""
     _active.poison = None
     _active.depth += 1
+    _active.inputs = {id(v): k for k, v in enumerate(inputs or ())}
+    _active.comparisons = []
 
 
-def end() -> TraceError | None:
-    """The trace is over: the first refusal f met, if any (even one f caught)."""
+def end() -> tuple[TraceError | None, list[Comparison]]:
+    """The trace is over: the first refusal f met, if any (even one f caught), and the
+    comparisons f made of its inputs' numbers (each once)."""
     _active.depth -= 1
     poison, _active.poison = _active.poison, None
-    return poison
+    comparisons = list(dict.fromkeys(_active.comparisons))
+    _active.inputs, _active.comparisons = {}, []
+    return poison, comparisons
+
+
+class Comparison(NamedTuple):
+    """``x.data > 0``, made by f of an input's number while tracing: the trace follows one
+    outcome, so it replays rightly only for inputs where the comparison comes out the same.
+
+    ``slot``: the input (its index among the flat arguments); ``other``: a number, or with
+    ``other_slot`` another input; ``outcome``: the result during the trace."""
+
+    slot: int
+    op: str
+    other: float
+    other_slot: int | None
+    outcome: bool
+    where: str
+
+    def outcome_at(self, inputs: Sequence[float]) -> bool:
+        """The comparison's result for the flat input numbers ``inputs``."""
+        other = self.other if self.other_slot is None else inputs[self.other_slot]
+        return bool(_COMPARE[self.op](inputs[self.slot], other))
+
+    def __str__(self) -> str:
+        other = f"input {self.other_slot}" if self.other_slot is not None else repr(self.other)
+        return f"input {self.slot}'s number {self.op} {other} at {self.where}"
+
+
+_COMPARE = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 def where_in_user_code() -> str:
@@ -193,11 +238,21 @@ class TracedParameter(Value):
 
 
 class _InputNumber(float):
-    """An input's number read inside f (``x.data``): a float for Python (compare it,
-    validate it), but refused as a constant of the graph (``x * x.data``), where the
-    trace would freeze it while the step takes a new x on every call."""
+    """An input's number read inside f (``x.data``): a float for Python, but refused as a
+    constant of the graph (``x * x.data``), where the trace would freeze it while the step
+    takes a new x on every call. A comparison of it (``if x.data > 0:``, ``max(x.data, 0)``,
+    ``bool``) is recorded as a Comparison: the step checks it on every call and traces
+    again, or refuses, where it comes out otherwise. ``slot``: the input it was read
+    from; None for a number computed from one (``2 * x.data``), which cannot be compared."""
 
-    __slots__ = ()
+    slot: int | None
+
+    def __new__(cls, value: float, slot: int | None = None) -> _InputNumber:
+        number = float.__new__(cls, value)
+        number.slot = slot
+        return number
+
+    __hash__ = float.__hash__  # (defining __eq__ below would otherwise unset it)
 
     def _refuse_as_constant(self) -> None:  # called by Value's number check
         if _tracing_here():
@@ -223,6 +278,54 @@ def _keeps_the_mark(name: str) -> Any:
     return method
 
 
+def _compares(name: str, symbol: str) -> Any:
+    """float's comparison ``name``, recorded while tracing (see _InputNumber)."""
+    compare = getattr(float, name)
+
+    def method(self: _InputNumber, other: Any) -> Any:
+        result = compare(self, other)
+        if result is not NotImplemented and _tracing_here():
+            _record_comparison(self, symbol, other, result)
+        return result
+
+    method.__name__ = name
+    return method
+
+
+def _record_comparison(number: _InputNumber, symbol: str, other: Any, result: bool) -> None:
+    other_slot = None
+    if isinstance(other, _InputNumber):
+        other_slot = other.slot
+        if other_slot is None:
+            number = other  # refused below, as a number computed from an input
+    elif isinstance(other, bool) or not isinstance(other, (int, float)):
+        return  # == None, == "a": the same outcome for every number
+    if number.slot is None:
+        refuse(
+            f"a comparison of a number computed from an input's .data at "
+            f"{where_in_user_code()}: the step cannot check it on other inputs; compare "
+            "the input's own number (x.data > 0.5, not 2 * x.data > 1), or write it with ops"
+        )
+    value = 0.0 if other_slot is not None else float(other)  # (unused with other_slot)
+    where = where_in_user_code()
+    _active.comparisons.append(Comparison(number.slot, symbol, value, other_slot, result, where))
+
+
+for _name_, _symbol in (("__lt__", "<"), ("__le__", "<="), ("__gt__", ">"), ("__ge__", ">="),
+                        ("__eq__", "=="), ("__ne__", "!=")):  # fmt: skip
+    setattr(_InputNumber, _name_, _compares(_name_, _symbol))
+
+
+def _truth(self: _InputNumber) -> bool:
+    result = float.__bool__(self)
+    if _tracing_here():
+        _record_comparison(self, "!=", 0.0, result)  # `if x.data:` is `if x.data != 0:`
+    return result
+
+
+_InputNumber.__bool__ = _truth  # type: ignore[method-assign]
+
+
 for _operator in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
                   "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__",
                   "__rmod__", "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__"):  # fmt: skip
@@ -236,7 +339,7 @@ class TracedInput(Value):
 
     @property
     def data(self) -> float:  # type: ignore[override]
-        return _InputNumber(_SLOT.__get__(self))
+        return _InputNumber(_SLOT.__get__(self), _active.inputs.get(id(self)))
 
     @data.setter
     def data(self, value: float) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from autodiff.compiler import guard, symbolic
 from autodiff.compiler.guard import (
+    Comparison,
     TracedInput,
     TracedParameter,
     TracedValue,
@@ -96,6 +97,9 @@ class Tape:
         # f's results: one slot (``output``) for a Value, or a (nested) list of slots
         self.outputs = [output] if outputs is None else outputs
         self.out_structure = out_structure  # None: f returned one Value
+        # what f compared of its inputs' numbers (``if x.data > 0``): the trace holds for
+        # inputs where each comes out the same (checked by compile's step on every call)
+        self.comparisons: list[Comparison] = []
         self.n_slots = n_inputs + len(params) + len(consts) + len(ops)
 
     def __len__(self) -> int:
@@ -316,12 +320,12 @@ def trace(
     for p in listed or ():
         mark(p, TracedParameter)
     random_before = _random_states()
-    guard.begin()
+    guard.begin(inputs)
     try:
         with enable_grad(), _trace_hook(hook):  # a trace records, even if called under no_grad
             result = f(*unflatten(structure, inputs))
     finally:
-        poison = guard.end()
+        poison, comparisons = guard.end()
         untrace(traced)
         for v, kind in reversed(marked):
             v.__class__ = kind
@@ -337,10 +341,12 @@ def trace(
         out_structure, results = _flatten_values(result)
         tape = _build_tape(results, structure, inputs, made, listed, strict=True)
         tape.out_structure = out_structure
-        return tape
-    if not isinstance(result, Value):
+    elif not isinstance(result, Value):
         raise TraceError(f"the traced function must return a Value, got {type(result).__name__}")
-    return _build_tape(result, structure, inputs, made, listed, strict=True)
+    else:
+        tape = _build_tape(result, structure, inputs, made, listed, strict=True)
+    tape.comparisons = comparisons
+    return tape
 
 
 def _random_states() -> tuple[Any, ...]:

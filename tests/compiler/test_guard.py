@@ -325,11 +325,23 @@ def test_numbers_computed_from_an_input_stay_numbers_for_python():
     w = Value(1.0)
 
     def f(x):
-        half = x.data / 2  # still a float: Python may compare and format it
-        assert half == 1.5 and f"{half:.1f}" == "1.5" and int(half) == 1
+        half = x.data / 2  # still a float: Python may format it and round it
+        assert f"{half:.1f}" == "1.5" and int(half) == 1
         return w * x
 
     assert autodiff.compile(f)(3.0) == 3.0
+
+
+def test_comparing_a_number_computed_from_an_input_is_refused():
+    w = Value(1.0)
+
+    def f(x):
+        if 2 * x.data > 1:  # the step could not check this on the next inputs
+            return w * x
+        return w
+
+    with pytest.raises(TraceError, match="comparison of a number computed from an input"):
+        autodiff.compile(f)(3.0)
 
 
 def test_another_thread_reads_a_parameter_while_this_one_traces():
@@ -359,3 +371,91 @@ def test_draws_from_numpys_global_generator_inside_f_are_refused():
     w = Value(1.0)
     with pytest.raises(TraceError, match="random numbers"):
         _step(lambda x: w * x * float(np.random.rand()), 3.0)
+
+
+# comparisons of an input's number: recorded, checked on every call
+
+
+def _branchy(w: Value):
+    def f(x):
+        return w * x * x if x.data > 0 else -(w * x)  # eager: 2x^2 for x > 0, else -2x
+
+    return f
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_a_branch_on_an_input_traces_again_where_it_comes_out_otherwise(backend):
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    w = Value(2.0)
+    step = autodiff.compile(_branchy(w), params=[w], backend=backend)
+    for x, loss, grad in ((3.0, 18.0, 9.0), (-3.0, 6.0, 3.0), (1.0, 2.0, 1.0)):
+        w.grad = 0.0
+        assert step(x) == loss  # eager: 2 * 9, -2 * -3, 2 * 1
+        assert w.grad == grad
+    (comparison,) = step.tape.comparisons
+    assert (comparison.slot, comparison.op, comparison.other, comparison.outcome) == (
+        0, ">", 0.0, True)  # fmt: skip
+    assert "test_guard.py" in comparison.where
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_a_batch_follows_its_branch_or_is_refused_when_it_splits(backend):
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    w = Value(2.0)
+    step = autodiff.compile(_branchy(w), params=[w], batch="sum", backend=backend)
+    assert step([1.0, 2.0]) == 2.0 + 8.0
+    assert step([-1.0, -2.0]) == 2.0 + 4.0  # the other branch for all: traced again
+    with pytest.raises(
+        TraceError, match=r"input 0's number > 0.0 at .*test_guard.py.* examples 0 and 1"
+    ):
+        step([1.0, -1.0])
+    forward = autodiff.compile(_branchy(w), params=[w], batch="each", grad=False, backend=backend)
+    assert forward([1.0, 2.0]) == [2.0, 8.0]
+    assert forward([-1.0]) == [2.0]
+    with pytest.raises(TraceError, match="come out differently"):
+        forward([3.0, -3.0])
+
+
+def test_value_and_grad_and_outputs_follow_the_comparisons_too():
+    np = pytest.importorskip("numpy")
+    w = Value(2.0)
+    step = autodiff.compile(_branchy(w), params=[w], batch="sum", backend="numpy")
+    step([1.0])
+    loss, grads = step.value_and_grad(np.array([-1.0, -2.0]), theta=np.array([3.0]))
+    assert loss == 3.0 + 6.0 and grads.tolist() == [3.0]
+    with pytest.raises(TraceError, match="come out differently"):
+        step.value_and_grad(np.array([1.0, -2.0]))
+    forward = autodiff.compile(_branchy(w), params=[w], batch="each", grad=False, backend="numpy")
+    assert forward.outputs(np.array([-4.0]), theta=np.array([1.0])).tolist() == [4.0]
+
+
+def test_truth_and_comparisons_between_inputs_are_followed():
+    w = Value(1.0)
+
+    def f(x, y):
+        if not x.data:  # `if x.data:` is x != 0
+            return w * y
+        return w * x if x.data > y.data else w * y  # the larger one
+
+    step = autodiff.compile(f, params=[w])
+    for x, y in ((1.0, 5.0), (5.0, 1.0), (0.0, -2.0), (-1.0, -3.0)):
+        assert step(x, y) == f(Value(x), Value(y)).data
+    assert {c.op for c in step.tape.comparisons} == {"!=", ">"}
+
+
+def test_a_label_check_in_a_batch_of_mixed_labels_is_refused_not_baked_in():
+    # reading and comparing labels is allowed; in a batch the check's comparisons split
+    # on mixed labels, so the step refuses rather than follow one example's outcomes
+    w = Value(1.0)
+
+    def f(x, t):
+        if t.data not in (-1.0, 1.0):
+            raise ValueError("labels are -1 or +1")
+        return w * x * t
+
+    step = autodiff.compile(f, batch="sum")
+    assert step([3.0, 2.0], [1.0, 1.0]) == 5.0
+    with pytest.raises(TraceError, match="move a check that only validates out of f"):
+        step([3.0, 2.0], [1.0, -1.0])
