@@ -28,6 +28,7 @@ from numbers import Real
 from typing import Any, TypeVar
 
 from autodiff import Value, rules
+from autodiff.compiler import is_tracing
 
 Scalar = Value | float
 LossFunction = TypeVar("LossFunction", bound=Callable[..., Value])
@@ -102,8 +103,8 @@ def hinge(scores: Any, labels: Any) -> Value:
     """
     pairs = _pairs(scores, labels, "hinge")
     for _, t in pairs:
-        if _checked_here(t) and t not in (-1.0, 1.0):
-            raise ValueError(f"hinge expected labels -1 or +1, got {t!r}")
+        if _checked_here(t) and _data(t) not in (-1.0, 1.0):
+            raise ValueError(f"hinge expected labels -1 or +1, got {_data(t)!r}")
     return _sum([(1 - t * y).relu() for y, t in pairs]) / len(pairs)
 
 
@@ -117,8 +118,8 @@ def binary_cross_entropy(logits: Any, targets: Any) -> Value:
     """
     pairs = _pairs(logits, targets, "binary_cross_entropy")
     for _, t in pairs:
-        if _checked_here(t) and not 0.0 <= t <= 1.0:
-            raise ValueError(f"binary_cross_entropy expected targets in [0, 1], got {t!r}")
+        if _checked_here(t) and not 0.0 <= _data(t) <= 1.0:
+            raise ValueError(f"binary_cross_entropy expected targets in [0, 1], got {_data(t)!r}")
     return _sum([rules.LOGADDEXP(0.0, z) - t * z for z, t in pairs]) / len(pairs)
 
 
@@ -190,7 +191,7 @@ def _checked_one_hot(target: Sequence[Any], classes: int) -> Sequence[Any]:
         )
     if not all(map(_checked_here, target)):
         return target
-    values = list(target)
+    values = [_data(t) for t in target]
     if sorted(values) != [0.0] * (classes - 1) + [1.0]:
         raise ValueError(
             f"cross_entropy expected a one-hot target (one 1, the rest 0), got {values}"
@@ -246,12 +247,16 @@ def _as_value(x: object, what: str) -> Value:
     return Value(float(x))
 
 
+def _data(x: Scalar) -> float:
+    return x.data if isinstance(x, Value) else x
+
+
 def _checked_here(target: Any) -> bool:
-    """Whether a loss checks this target's number: a plain number yes; a Value (a compiled
-    step's input, say) no, since comparing a traced input's number is recorded as a branch
-    the step must follow (see autodiff's guard); fit checks a data set's targets as
-    numbers before it compiles."""
-    return not isinstance(target, Value)
+    """Whether a loss checks this target's number: always, but for a Value while
+    ``compile`` traces (a compiled step's input: comparing its number would be recorded as
+    a branch the step must follow, see autodiff's guard). fit checks a data set's targets
+    before it compiles."""
+    return not (isinstance(target, Value) and is_tracing())
 
 
 def _sum(terms: Sequence[Value]) -> Value:

@@ -7,7 +7,7 @@ generated code that replays forward and backward without building Values;
 
 from autodiff.compiler.compiled import Compiled, compile
 from autodiff.compiler.forward_mode import jvp
-from autodiff.compiler.guard import TraceError
+from autodiff.compiler.guard import TraceError, is_tracing
 from autodiff.compiler.tape import Tape, tape_of, trace
 
-__all__ = ["Compiled", "Tape", "TraceError", "compile", "jvp", "tape_of", "trace"]
+__all__ = ["Compiled", "Tape", "TraceError", "compile", "is_tracing", "jvp", "tape_of", "trace"]

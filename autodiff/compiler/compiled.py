@@ -135,8 +135,9 @@ class Compiled:
                 example = [as_lists(a[0]) for a in _checked_batch(args)[1]]
             self._trace_once(example, outputs=False, arrays=arrays)
             assert self.tape is not None
-            if arrays and self.tape.comparisons:
-                self._follow_comparisons(_rows(self.tape, args), example, False, arrays)
+            if self.tape.comparisons:  # before theta is matched to the parameters
+                rows = _rows(self.tape, args) if self.batch else [_flat_args(self.tape, args)]
+                self._follow_comparisons(rows, example, False, arrays)
             theta = _checked_theta(theta, self.tape.params)
             if arrays:
                 return self._value_and_grad_arrays(args, theta)
@@ -167,8 +168,9 @@ class Compiled:
             arrays = self.backend == "numpy" and each
             self._trace_once(example, outputs=True, arrays=arrays)
             assert self.tape is not None
-            if arrays and self.tape.comparisons:
-                self._follow_comparisons(_rows(self.tape, args), example, True, arrays)
+            if self.tape.comparisons:  # before theta is matched to the parameters
+                rows = _rows(self.tape, args) if each else [_flat_args(self.tape, args)]
+                self._follow_comparisons(rows, example, True, arrays)
             theta = _checked_theta(theta, self.tape.params)
             if arrays:
                 assert self._array_replay is not None
@@ -282,25 +284,39 @@ class Compiled:
         comparison comes out as it did. Where all examples agree on other outcomes, trace
         again (on ``example``); a batch whose examples disagree is refused, since one
         trace follows one branch."""
+        params = [id(p) for p in self.tape.params] if self.tape is not None else []
         for _ in range(3):  # the new trace may compare other numbers: check those too
             assert self.tape is not None
             comparisons = self.tape.comparisons
             if not comparisons:
                 return
-            first = [c.outcome_at(rows[0]) for c in comparisons]
-            for i, row in enumerate(rows[1:], 1):
-                for c, then in zip(comparisons, first, strict=True):
-                    if c.outcome_at(row) != then:
-                        raise TraceError(
-                            f"f compares {c}, and examples 0 and {i} of this batch come out "
-                            "differently: one trace follows one branch. Write the choice "
-                            "with ops (relu, abs, ...), move a check that only validates "
-                            "out of f, call the step one example at a time, or run f eagerly"
-                        )
+            first = []
+            for c in comparisons:
+                outcomes = _outcomes(c, rows)
+                split = _first_other(outcomes)
+                if split is not None:
+                    raise TraceError(
+                        f"f compares {c}, and examples 0 and {split} of this batch come out "
+                        "differently: one trace follows one branch. Write the choice with ops "
+                        "(relu, abs, ...), move a check that only validates out of f, call the "
+                        "step one example at a time, or run f eagerly"
+                    )
+                first.append(bool(outcomes[0]))
             if first == [c.outcome for c in comparisons]:
                 return
             self._build(trace(self.f, *example, params=self.params, outputs=outputs), arrays)
-        raise TraceError("f's comparisons of its inputs' numbers came out otherwise again")
+            if self.params is None and [id(p) for p in self.tape.params] != params:
+                # theta (value_and_grad) lists the parameters in the old trace's order
+                self.tape = self._replay = self._array_replay = None
+                raise TraceError(
+                    "the step traced again (a comparison of an input's number came out "
+                    "otherwise) and reached other parameters, or in another order: give "
+                    "compile params=[...] to fix them"
+                )
+        raise TraceError(
+            f"f's comparisons of its inputs' numbers came out otherwise after three traces "
+            f"(the last: {comparisons[0]}): f is not a function of its arguments alone"
+        )
 
     def _build(self, tape: Tape, arrays: bool = False) -> None:
         # a new tape is kept only once a program of it is built: a build that failed
@@ -388,12 +404,42 @@ def _checked_theta(theta: Any, params: list[Value]) -> Any:
     return array
 
 
-def _rows(tape: Tape, args: tuple[Any, ...]) -> list[list[float]]:
-    """Each example's flat input numbers (for checking f's comparisons of them)."""
+def _rows(tape: Tape, args: tuple[Any, ...]) -> Any:
+    """Each example's flat input numbers (for checking f's comparisons of them): a matrix,
+    a row per example, when numpy can make one; else a list of lists."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - depends on the environment
+        np = None
+    if np is not None:
+        try:
+            return np.hstack([np.asarray(a, dtype=float).reshape(len(a), -1) for a in args])
+        except (TypeError, ValueError):
+            pass  # ragged or not numbers: the check below names the example
     return [
         check(tape.structure, [as_lists(a) for a in example], f"example {i}")
         for i, example in enumerate(zip(*args, strict=True))
     ]
+
+
+def _first_other(outcomes: Any) -> int | None:
+    """The index of the first outcome unlike the first one, if any."""
+    if hasattr(outcomes, "shape"):
+        others = (outcomes != outcomes[0]).nonzero()[0]
+        return int(others[0]) if len(others) else None
+    return next((i for i, o in enumerate(outcomes) if o != outcomes[0]), None)
+
+
+def _flat_args(tape: Tape, args: tuple[Any, ...]) -> list[float]:
+    return check(tape.structure, list(args), "compiled call's arguments")
+
+
+def _outcomes(c: Any, rows: Any) -> Any:
+    """The comparison's result for each row (a numpy array of them for a matrix)."""
+    if hasattr(rows, "shape"):
+        other = c.other if c.other_slot is None else rows[:, c.other_slot]
+        return c.compare(rows[:, c.slot], other)
+    return [c.outcome_at(row) for row in rows]
 
 
 def _stand_ins(theta: Any) -> list[Any]:

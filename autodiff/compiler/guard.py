@@ -28,11 +28,13 @@ trace fails with that error anyway once ``f`` returns.
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 import sys
 import threading
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any, NamedTuple, NoReturn
 
 from autodiff.core.value import Value
@@ -53,6 +55,7 @@ class _Active(threading.local):
     depth = 0
     inputs: dict[int, int] = {}  # noqa: RUF012 - per thread: each begin() sets its own
     comparisons: list[Comparison] = []  # noqa: RUF012
+    trace: object = None  # this trace's identity, stamped on the input numbers it reads
 
 
 _active = _Active()
@@ -64,6 +67,7 @@ def begin(inputs: list[Value] | None = None) -> None:
     _active.depth += 1
     _active.inputs = {id(v): k for k, v in enumerate(inputs or ())}
     _active.comparisons = []
+    _active.trace = object()
 
 
 def end() -> tuple[TraceError | None, list[Comparison]]:
@@ -72,8 +76,15 @@ def end() -> tuple[TraceError | None, list[Comparison]]:
     _active.depth -= 1
     poison, _active.poison = _active.poison, None
     comparisons = list(dict.fromkeys(_active.comparisons))
-    _active.inputs, _active.comparisons = {}, []
+    _active.inputs, _active.comparisons, _active.trace = {}, [], None
     return poison, comparisons
+
+
+def is_tracing() -> bool:
+    """Whether this thread is tracing a function for ``compile`` (or ``trace``, ``jvp``):
+    code that checks its arguments' numbers (a loss validating labels) may skip it then,
+    since a comparison of a traced input's number becomes a branch the step must follow."""
+    return _active.depth > 0
 
 
 class Comparison(NamedTuple):
@@ -94,6 +105,10 @@ class Comparison(NamedTuple):
         """The comparison's result for the flat input numbers ``inputs``."""
         other = self.other if self.other_slot is None else inputs[self.other_slot]
         return bool(_COMPARE[self.op](inputs[self.slot], other))
+
+    def compare(self, a: Any, b: Any) -> Any:
+        """``a op b`` (elementwise on arrays)."""
+        return _COMPARE[self.op](a, b)
 
     def __str__(self) -> str:
         other = f"input {self.other_slot}" if self.other_slot is not None else repr(self.other)
@@ -246,13 +261,22 @@ class _InputNumber(float):
     from; None for a number computed from one (``2 * x.data``), which cannot be compared."""
 
     slot: int | None
+    trace: object  # the trace it was read in: a number kept from another is a constant
 
     def __new__(cls, value: float, slot: int | None = None) -> _InputNumber:
         number = float.__new__(cls, value)
         number.slot = slot
+        number.trace = _active.trace
         return number
 
-    __hash__ = float.__hash__  # (defining __eq__ below would otherwise unset it)
+    def __hash__(self) -> int:  # (defining __eq__ below would otherwise unset it)
+        if _tracing_here() and self.trace is _active.trace:
+            refuse(
+                f"an input's number used as a dict key or set member at "
+                f"{where_in_user_code()}: a lookup compares by hash, which the step cannot "
+                "check on other inputs; compare with == or in a list or tuple instead"
+            )
+        return float.__hash__(self)
 
     def _refuse_as_constant(self) -> None:  # called by Value's number check
         if _tracing_here():
@@ -272,54 +296,86 @@ def _keeps_the_mark(name: str) -> Any:
 
     def method(self: _InputNumber, *args: Any) -> Any:
         result = operator(self, *args)
-        return _InputNumber(result) if type(result) is float else result
+        if type(result) is not float:
+            return result
+        marked = _InputNumber(result)
+        marked.trace = self.trace  # computed from a number of that trace
+        return marked
 
     method.__name__ = name
     return method
 
 
-def _compares(name: str, symbol: str) -> Any:
+def _compares(name: str, symbol: str, mirrored: str) -> Any:
     """float's comparison ``name``, recorded while tracing (see _InputNumber)."""
     compare = getattr(float, name)
 
     def method(self: _InputNumber, other: Any) -> Any:
-        result = compare(self, other)
-        if result is not NotImplemented and _tracing_here():
-            _record_comparison(self, symbol, other, result)
+        if not _tracing_here():
+            return compare(self, other)
+        result = compare(self, other if isinstance(other, float) else _as_float(other))
+        if result is not NotImplemented:
+            _record_comparison(self, symbol, mirrored, other, result)
         return result
 
     method.__name__ = name
     return method
 
 
-def _record_comparison(number: _InputNumber, symbol: str, other: Any, result: bool) -> None:
-    other_slot = None
-    if isinstance(other, _InputNumber):
-        other_slot = other.slot
-        if other_slot is None:
-            number = other  # refused below, as a number computed from an input
-    elif isinstance(other, bool) or not isinstance(other, (int, float)):
-        return  # == None, == "a": the same outcome for every number
-    if number.slot is None:
+def _as_float(other: Any) -> Any:
+    """An int, bool or other real number (numpy's, Fraction) as the float it equals, so the
+    comparison is made and recorded here rather than by the other type; anything else as
+    it is (``== None`` is False for every number)."""
+    if isinstance(other, Real):
+        try:
+            number = float(other)
+        except OverflowError:
+            number = math.inf if other > 0 else -math.inf
+        if number != other:
+            refuse(
+                f"an input's number compared with {other!r} at {where_in_user_code()}, "
+                "which no float equals: compare with a float"
+            )
+        return number
+    return other
+
+
+def _record_comparison(
+    number: _InputNumber, symbol: str, mirrored: str, other: Any, result: bool
+) -> None:
+    here = _active.trace
+    mine = number.trace is here  # else read in another trace: a constant now
+    theirs = isinstance(other, _InputNumber) and other.trace is here
+    if not (mine or theirs):
+        return  # numbers only: the same outcome on every call
+    if not mine:  # a kept number against this trace's: record it from the other side
+        number, other, symbol = other, float(number), mirrored
+    if number.slot is None or (theirs and mine and other.slot is None):
         refuse(
             f"a comparison of a number computed from an input's .data at "
             f"{where_in_user_code()}: the step cannot check it on other inputs; compare "
             "the input's own number (x.data > 0.5, not 2 * x.data > 1), or write it with ops"
         )
+    other_slot = other.slot if theirs and mine else None
+    if other_slot is None and not isinstance(other, float):
+        if not isinstance(other, Real):
+            return  # == None, == "a": the same outcome for every number
+        other = _as_float(other)
     value = 0.0 if other_slot is not None else float(other)  # (unused with other_slot)
     where = where_in_user_code()
     _active.comparisons.append(Comparison(number.slot, symbol, value, other_slot, result, where))
 
 
-for _name_, _symbol in (("__lt__", "<"), ("__le__", "<="), ("__gt__", ">"), ("__ge__", ">="),
-                        ("__eq__", "=="), ("__ne__", "!=")):  # fmt: skip
-    setattr(_InputNumber, _name_, _compares(_name_, _symbol))
+for _name_, _symbol, _mirrored in (("__lt__", "<", ">"), ("__le__", "<=", ">="),
+                                   ("__gt__", ">", "<"), ("__ge__", ">=", "<="),
+                                   ("__eq__", "==", "=="), ("__ne__", "!=", "!=")):  # fmt: skip
+    setattr(_InputNumber, _name_, _compares(_name_, _symbol, _mirrored))
 
 
 def _truth(self: _InputNumber) -> bool:
     result = float.__bool__(self)
     if _tracing_here():
-        _record_comparison(self, "!=", 0.0, result)  # `if x.data:` is `if x.data != 0:`
+        _record_comparison(self, "!=", "!=", 0.0, result)  # `if x.data:`: `x.data != 0`
     return result
 
 

@@ -459,3 +459,65 @@ def test_a_label_check_in_a_batch_of_mixed_labels_is_refused_not_baked_in():
     assert step([3.0, 2.0], [1.0, 1.0]) == 5.0
     with pytest.raises(TraceError, match="move a check that only validates out of f"):
         step([3.0, 2.0], [1.0, -1.0])
+
+
+@pytest.mark.parametrize(
+    ("name", "branch"),
+    [
+        ("numpy int", lambda x: x.data > __import__("numpy").int64(0)),
+        ("Fraction", lambda x: x.data > __import__("fractions").Fraction(1, 2)),
+        ("True", lambda x: x.data == True),  # noqa: E712 - 1.0 == True is True
+        ("chained", lambda x: 0.5 < x.data < 10),
+        ("max", lambda x: max(x.data, 0.5) == x.data),
+        ("sorted", lambda x: sorted([x.data, 0.5])[0] == 0.5),
+    ],
+)
+def test_comparisons_with_other_kinds_of_numbers_are_followed(name, branch):
+    if name == "numpy int":
+        pytest.importorskip("numpy")
+    w = Value(2.0)
+
+    def f(x):
+        return w * x if branch(x) else -(w * x * x)
+
+    step = autodiff.compile(f, params=[w])
+    for x in (1.0, -3.0, 1.0, 0.25):
+        assert step(x) == f(Value(x)).data, (name, x)
+
+
+def test_a_lookup_by_hash_and_an_inexact_comparison_are_refused():
+    w = Value(2.0)
+    with pytest.raises(TraceError, match="dict key or set member"):
+        autodiff.compile(lambda x: w * x if x.data in {1.0, 2.0} else w)(3.0)
+    with pytest.raises(TraceError, match="which no float equals"):
+        autodiff.compile(lambda x: w * x if x.data == 10**16 + 1 else w)(1e16)
+
+
+def test_a_number_kept_from_another_trace_is_a_constant():
+    w = Value(2.0)
+    kept = []
+    autodiff.compile(lambda x: kept.append(x.data) or w * x)(3.0)  # kept[0] is 3.0
+
+    def f(y):
+        return w * y if y.data > kept[0] else w * y * y
+
+    step = autodiff.compile(f, params=[w])
+    for y in (5.0, 2.0, 4.0):
+        assert step(y) == f(Value(y)).data
+    (comparison,) = step.tape.comparisons
+    assert (comparison.slot, comparison.op, comparison.other) == (0, ">", 3.0)
+
+
+def test_theta_is_refused_when_a_new_trace_reaches_other_parameters():
+    np = pytest.importorskip("numpy")
+    w1, w2 = Value(1.0), Value(2.0)
+
+    def g(x):  # without params=, the parameters are found in the order ops reach them
+        return w1 * x + w2 if x.data > 0 else w2 * x + w1
+
+    step = autodiff.compile(g)
+    step.value_and_grad(3.0, theta=np.array([1.0, 100.0]))
+    with pytest.raises(TraceError, match="give compile params"):
+        step.value_and_grad(-3.0, theta=np.array([1.0, 100.0]))
+    fixed = autodiff.compile(g, params=[w1, w2])  # with params= the order stays
+    assert fixed.value_and_grad(-3.0, theta=np.array([1.0, 100.0]))[0] == 100.0 * -3.0 + 1.0

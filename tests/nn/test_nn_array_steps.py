@@ -150,3 +150,14 @@ def test_a_run_that_diverges_ends_in_nan_as_through_the_values(monkeypatch):
     on_arrays, on_values = run(True), run(False)
     assert str(on_arrays) == str(on_values)  # nan == nan as text
     assert any(map(math.isnan, on_arrays[0]))
+
+
+def test_losses_still_check_targets_that_are_values_outside_a_trace():
+    from autodiff import Value
+
+    with pytest.raises(ValueError, match="hinge expected labels -1 or \\+1, got 2.0"):
+        losses.hinge([Value(0.3)], [Value(2.0)])
+    with pytest.raises(ValueError, match="targets in \\[0, 1\\], got 1.5"):
+        losses.binary_cross_entropy([Value(0.3)], [Value(1.5)])
+    with pytest.raises(ValueError, match="one-hot target"):
+        losses.cross_entropy([[Value(0.3), Value(0.1)]], [[Value(1.0), Value(1.0)]])
