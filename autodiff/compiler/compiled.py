@@ -92,6 +92,8 @@ class Compiled:
         # it back, so two threads replaying at once would lose one's contribution.
         self._lock = threading.Lock()
         self._array_replay: Callable[..., Any] | None = None  # value_and_grad's, numpy
+        # traces of f's other branches (see _follow_comparisons), most recent last
+        self._branches: list[tuple[Tape, Any, Any, str]] = []
 
     def __call__(self, *args: Any) -> Any:
         lock = self._lock
@@ -137,7 +139,7 @@ class Compiled:
             assert self.tape is not None
             if self.tape.comparisons:  # before theta is matched to the parameters
                 rows = _rows(self.tape, args) if self.batch else [_flat_args(self.tape, args)]
-                self._follow_comparisons(rows, example, False, arrays)
+                self._follow_comparisons(rows, example, False, arrays, theta=True)
             theta = _checked_theta(theta, self.tape.params)
             if arrays:
                 return self._value_and_grad_arrays(args, theta)
@@ -170,7 +172,7 @@ class Compiled:
             assert self.tape is not None
             if self.tape.comparisons:  # before theta is matched to the parameters
                 rows = _rows(self.tape, args) if each else [_flat_args(self.tape, args)]
-                self._follow_comparisons(rows, example, True, arrays)
+                self._follow_comparisons(rows, example, True, arrays, theta=True)
             theta = _checked_theta(theta, self.tape.params)
             if arrays:
                 assert self._array_replay is not None
@@ -201,6 +203,7 @@ class Compiled:
             changed = True  # a number f read from its closure or globals changed
         if changed:
             self.tape = self._replay = self._array_replay = None
+            self._branches = []
 
     def _trace_once(self, example: list[Any], outputs: bool, arrays: bool = False) -> None:
         """Trace on ``example`` if there is no tape, and build the program this call runs
@@ -277,35 +280,37 @@ class Compiled:
         return self._replay(examples, params)
 
     def _follow_comparisons(
-        self, rows: list[list[float]], example: list[Any], outputs: bool, arrays: bool = False
+        self,
+        rows: Any,
+        example: list[Any],
+        outputs: bool,
+        arrays: bool = False,
+        theta: bool = False,
     ) -> None:
         """f compared its inputs' numbers while tracing (``if x.data > 0:``): the tape is
         right for these inputs (``rows``: each example's flat numbers) only where every
-        comparison comes out as it did. Where all examples agree on other outcomes, trace
-        again (on ``example``); a batch whose examples disagree is refused, since one
-        trace follows one branch."""
+        comparison comes out as it did. Where all examples agree on other outcomes, switch
+        to the trace of that branch, kept from an earlier call, or trace again (on
+        ``example``); a batch whose examples disagree is refused, since one trace follows
+        one branch. ``theta``: the caller gives parameter values in the current trace's
+        order, which a new trace must keep."""
         params = [id(p) for p in self.tape.params] if self.tape is not None else []
         for _ in range(3):  # the new trace may compare other numbers: check those too
             assert self.tape is not None
             comparisons = self.tape.comparisons
-            if not comparisons:
+            if not comparisons or _holds(comparisons, rows):
                 return
-            first = []
-            for c in comparisons:
-                outcomes = _outcomes(c, rows)
-                split = _first_other(outcomes)
-                if split is not None:
-                    raise TraceError(
-                        f"f compares {c}, and examples 0 and {split} of this batch come out "
-                        "differently: one trace follows one branch. Write the choice with ops "
-                        "(relu, abs, ...), move a check that only validates out of f, call the "
-                        "step one example at a time, or run f eagerly"
-                    )
-                first.append(bool(outcomes[0]))
-            if first == [c.outcome for c in comparisons]:
-                return
-            self._build(trace(self.f, *example, params=self.params, outputs=outputs), arrays)
-            if self.params is None and [id(p) for p in self.tape.params] != params:
+            current = (self.tape, self._replay, self._array_replay, self.source)
+            kept = next((b for b in self._branches if _holds(b[0].comparisons, rows)), None)
+            if kept is not None:  # a branch traced before
+                self._branches.remove(kept)
+                self.tape, self._replay, self._array_replay, self.source = kept
+                if (self._array_replay if arrays else self._replay) is None:
+                    self._build(self.tape, arrays)
+            else:
+                self._build(trace(self.f, *example, params=self.params, outputs=outputs), arrays)
+            self._branches = [*self._branches[-(_BRANCHES - 1) :], current]
+            if theta and self.params is None and [id(p) for p in self.tape.params] != params:
                 # theta (value_and_grad) lists the parameters in the old trace's order
                 self.tape = self._replay = self._array_replay = None
                 raise TraceError(
@@ -420,6 +425,29 @@ def _rows(tape: Tape, args: tuple[Any, ...]) -> Any:
         check(tape.structure, [as_lists(a) for a in example], f"example {i}")
         for i, example in enumerate(zip(*args, strict=True))
     ]
+
+
+_BRANCHES = 8  # traces a step keeps of f's branches besides its current one
+
+
+def _holds(comparisons: list[Any], rows: Any) -> bool:
+    """Whether every comparison comes out, for every row, as it did in its trace. They are
+    in the order f made them: the first that comes out otherwise for all rows is where the
+    call leaves that trace's branch, and later ones need not be made; one that comes out
+    both ways within the batch, before that, is refused (TraceError)."""
+    for c in comparisons:
+        outcomes = _outcomes(c, rows)
+        split = _first_other(outcomes)
+        if split is not None:
+            raise TraceError(
+                f"f compares {c}, and examples 0 and {split} of this batch come out "
+                "differently: one trace follows one branch. Write the choice with ops "
+                "(relu, abs, ...), move a check that only validates out of f, call the "
+                "step one example at a time, or run f eagerly"
+            )
+        if bool(outcomes[0]) != c.outcome:
+            return False
+    return True
 
 
 def _first_other(outcomes: Any) -> int | None:

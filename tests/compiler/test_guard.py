@@ -521,3 +521,41 @@ def test_theta_is_refused_when_a_new_trace_reaches_other_parameters():
         step.value_and_grad(-3.0, theta=np.array([1.0, 100.0]))
     fixed = autodiff.compile(g, params=[w1, w2])  # with params= the order stays
     assert fixed.value_and_grad(-3.0, theta=np.array([1.0, 100.0]))[0] == 100.0 * -3.0 + 1.0
+
+
+def test_a_step_keeps_the_traces_of_the_branches_it_has_taken():
+    w = Value(2.0)
+    step = autodiff.compile(_branchy(w), params=[w])
+    step(1.0)
+    positive = step.tape
+    step(-1.0)
+    negative = step.tape
+    for x in (3.0, -3.0, 0.5, -0.5):  # back and forth without tracing again
+        assert step(x) == _branchy(w)(Value(x)).data
+        assert step.tape is (positive if x > 0 else negative)
+
+
+def test_a_comparison_past_the_branch_a_batch_leaves_is_not_held_against_it():
+    w = Value(2.0)
+
+    def f(x, y):  # y is compared only where x > 0
+        if x.data > 0:
+            return w * y if y.data > 0 else -(w * y)
+        return w * x
+
+    step = autodiff.compile(f, params=[w], batch="sum")
+    assert step([1.0, 2.0], [1.0, 1.0]) == 4.0
+    # x <= 0 everywhere: y, mixed here, is not compared on this branch
+    assert step([-1.0, -2.0], [1.0, -1.0]) == -6.0
+
+
+def test_without_params_a_plain_call_follows_a_branch_that_reaches_other_parameters():
+    w1, w2 = Value(1.0), Value(2.0)
+
+    def g(x):
+        return w1 * x + w2 if x.data > 0 else w2 * x * x
+
+    step = autodiff.compile(g)
+    assert step(3.0) == 5.0
+    w1.grad = w2.grad = 0.0
+    assert step(-3.0) == 18.0 and (w1.grad, w2.grad) == (0.0, 9.0)
