@@ -138,8 +138,9 @@ class Compiled:
             self._trace_once(example, outputs=False, arrays=arrays)
             assert self.tape is not None
             if self.tape.comparisons:  # before theta is matched to the parameters
+                _no_order_for(theta, self)
                 rows = _rows(self.tape, args) if self.batch else [_flat_args(self.tape, args)]
-                self._follow_comparisons(rows, example, False, arrays, theta=True)
+                self._follow_comparisons(rows, example, False, arrays)
             theta = _checked_theta(theta, self.tape.params)
             if arrays:
                 return self._value_and_grad_arrays(args, theta)
@@ -171,8 +172,9 @@ class Compiled:
             self._trace_once(example, outputs=True, arrays=arrays)
             assert self.tape is not None
             if self.tape.comparisons:  # before theta is matched to the parameters
+                _no_order_for(theta, self)
                 rows = _rows(self.tape, args) if each else [_flat_args(self.tape, args)]
-                self._follow_comparisons(rows, example, True, arrays, theta=True)
+                self._follow_comparisons(rows, example, True, arrays)
             theta = _checked_theta(theta, self.tape.params)
             if arrays:
                 assert self._array_replay is not None
@@ -285,16 +287,13 @@ class Compiled:
         example: list[Any],
         outputs: bool,
         arrays: bool = False,
-        theta: bool = False,
     ) -> None:
         """f compared its inputs' numbers while tracing (``if x.data > 0:``): the tape is
         right for these inputs (``rows``: each example's flat numbers) only where every
         comparison comes out as it did. Where all examples agree on other outcomes, switch
         to the trace of that branch, kept from an earlier call, or trace again (on
         ``example``); a batch whose examples disagree is refused, since one trace follows
-        one branch. ``theta``: the caller gives parameter values in the current trace's
-        order, which a new trace must keep."""
-        params = [id(p) for p in self.tape.params] if self.tape is not None else []
+        one branch."""
         for _ in range(3):  # the new trace may compare other numbers: check those too
             assert self.tape is not None
             comparisons = self.tape.comparisons
@@ -310,14 +309,6 @@ class Compiled:
             else:
                 self._build(trace(self.f, *example, params=self.params, outputs=outputs), arrays)
             self._branches = [*self._branches[-(_BRANCHES - 1) :], current]
-            if theta and self.params is None and [id(p) for p in self.tape.params] != params:
-                # theta (value_and_grad) lists the parameters in the old trace's order
-                self.tape = self._replay = self._array_replay = None
-                raise TraceError(
-                    "the step traced again (a comparison of an input's number came out "
-                    "otherwise) and reached other parameters, or in another order: give "
-                    "compile params=[...] to fix them"
-                )
         raise TraceError(
             f"f's comparisons of its inputs' numbers came out otherwise after three traces "
             f"(the last: {comparisons[0]}): f is not a function of its arguments alone"
@@ -428,6 +419,17 @@ def _rows(tape: Tape, args: tuple[Any, ...]) -> Any:
 
 
 _BRANCHES = 8  # traces a step keeps of f's branches besides its current one
+
+
+def _no_order_for(theta: Any, step: Compiled) -> None:
+    """Refuse a theta for a step without ``params=`` whose f branches on its inputs: each
+    branch's trace may reach the parameters in another order, so theta's has no meaning."""
+    if theta is not None and step.params is None:
+        raise TraceError(
+            "theta lists the parameters in step.parameters order, but this f branches on its "
+            "inputs' numbers and each branch may reach them in another order: give compile "
+            "params=[...], or pass theta=None to use the parameters' own numbers"
+        )
 
 
 def _holds(comparisons: list[Any], rows: Any) -> bool:

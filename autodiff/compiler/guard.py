@@ -34,7 +34,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Number
 from typing import Any, NamedTuple, NoReturn
 
 from autodiff.core.value import Value
@@ -326,7 +326,7 @@ def _as_float(other: Any) -> Any:
     """An int, bool or other real number (numpy's, Fraction) as the float it equals, so the
     comparison is made and recorded here rather than by the other type; anything else as
     it is (``== None`` is False for every number)."""
-    if isinstance(other, Real):
+    if isinstance(other, Number) and not isinstance(other, complex):  # Decimal too
         try:
             number = float(other)
         except OverflowError:
@@ -358,7 +358,7 @@ def _record_comparison(
         )
     other_slot = other.slot if theirs and mine else None
     if other_slot is None and not isinstance(other, float):
-        if not isinstance(other, Real):
+        if not isinstance(other, Number) or isinstance(other, complex):
             return  # == None, == "a": the same outcome for every number
         other = _as_float(other)
     value = 0.0 if other_slot is not None else float(other)  # (unused with other_slot)
@@ -392,6 +392,14 @@ class TracedInput(Value):
     """An argument of the traced call: its number may be read, not replaced."""
 
     __slots__ = ()
+
+    def __float__(self) -> float:
+        if _tracing_here():  # float() must return a plain float: the mark would be lost
+            refuse(
+                f"float() of an input at {where_in_user_code()}: the number would lose what "
+                "lets the step follow its comparisons; read it with x.data"
+            )
+        return _SLOT.__get__(self)
 
     @property
     def data(self) -> float:  # type: ignore[override]

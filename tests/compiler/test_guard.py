@@ -508,19 +508,32 @@ def test_a_number_kept_from_another_trace_is_a_constant():
     assert (comparison.slot, comparison.op, comparison.other) == (0, ">", 3.0)
 
 
-def test_theta_is_refused_when_a_new_trace_reaches_other_parameters():
+def test_theta_is_refused_without_params_when_f_branches_on_its_inputs():
+    # each branch's trace may reach the parameters in another order: theta has none
     np = pytest.importorskip("numpy")
     w1, w2 = Value(1.0), Value(2.0)
 
     def g(x):  # without params=, the parameters are found in the order ops reach them
-        return w1 * x + w2 if x.data > 0 else w2 * x + w1
+        return w1 * x + 10 * w2 if x.data > 0 else w2 * x + 10 * w1
 
     step = autodiff.compile(g)
-    step.value_and_grad(3.0, theta=np.array([1.0, 100.0]))
-    with pytest.raises(TraceError, match="give compile params"):
-        step.value_and_grad(-3.0, theta=np.array([1.0, 100.0]))
+    for x in (3.0, -3.0, -3.0):  # the same answer every time, whatever came before
+        with pytest.raises(TraceError, match="give compile params"):
+            step.value_and_grad(x, theta=np.array([100.0, 7.0]))
+    assert step.value_and_grad(-3.0)[0] == 2.0 * -3.0 + 10 * 1.0  # theta=None: their data
     fixed = autodiff.compile(g, params=[w1, w2])  # with params= the order stays
-    assert fixed.value_and_grad(-3.0, theta=np.array([1.0, 100.0]))[0] == 100.0 * -3.0 + 1.0
+    assert fixed(3.0) == 23.0
+    assert fixed.value_and_grad(-3.0, theta=np.array([100.0, 7.0]))[0] == 7.0 * -3.0 + 1000.0
+
+
+def test_float_of_an_input_is_refused_and_decimal_comparisons_are_followed():
+    from decimal import Decimal
+
+    w = Value(2.0)
+    with pytest.raises(TraceError, match="float\\(\\) of an input"):
+        autodiff.compile(lambda x: w * x if float(x) > 0 else -(w * x))(2.5)
+    step = autodiff.compile(lambda x: w * x if x.data > Decimal("0") else -(w * x), params=[w])
+    assert (step(2.5), step(-2.5)) == (5.0, 5.0)
 
 
 def test_a_step_keeps_the_traces_of_the_branches_it_has_taken():
